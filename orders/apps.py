@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class OrdersConfig(AppConfig):
+    """Orders and the two-stage review: filled by the orders issue (#4)."""
+
+    name = "orders"
+    verbose_name = _("Orders")

@@ -1,0 +1,40 @@
+"""The navigation: only what the user's roles allow (the views check again on the server)."""
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+# (section, label, url name, permission needed)
+NAV_ITEMS = [
+    (_("Customers"), _("Customers"), "crm:customer_list", "crm.view_customer"),
+    (_("Customers"), _("Service records"), "crm:servicerecord_list", "crm.view_servicerecord"),
+    (_("Customers"), _("Tickets"), "crm:ticket_list", "crm.view_ticket"),
+    (_("Customers"), _("Inbound leads"), "crm:lead_list", "crm.view_lead"),
+    (_("Knowledge"), _("Scripts"), "crm:script_list", "crm.view_script"),
+    (_("Knowledge"), _("FAQ"), "crm:faq_list", "crm.view_faq"),
+    (_("Base data"), _("Products"), "catalog:product_list", "catalog.view_product"),
+    (_("Base data"), _("Gifts"), "catalog:gift_list", "catalog.view_gift"),
+    (_("Base data"), _("TV stations"), "media:station_list", "media.view_station"),
+    (_("Base data"), _("Hotlines"), "media:hotline_list", "media.view_hotline"),
+    (_("Base data"), _("Airing schedule"), "media:airingslot_list", "media.view_airingslot"),
+    (_("System"), _("Audit log"), "audit:entry_list", "audit.view_auditentry"),
+    (_("System"), _("Phone masking"), "accounts:masking", "accounts.manage_masking"),
+    (_("System"), _("Users"), "accounts:user_list", "accounts.view_user"),
+]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_sections": []}
+    sections: dict[str, list[dict]] = {}
+    for section, label, url_name, perm in NAV_ITEMS:
+        if not user.has_perm(perm):
+            continue
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:
+            continue
+        sections.setdefault(str(section), []).append(
+            {"label": label, "url": url, "active": request.path.startswith(url)}
+        )
+    return {"nav_sections": list(sections.items())}

@@ -1,0 +1,73 @@
+"""Writing audit entries. Call inside the same transaction as the change it records."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import uuid
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+from tvshop.audit.models import AuditAction, AuditEntry
+
+_SKIP_FIELDS = {"password", "pin_hash", "search_vector"}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def snapshot(obj: models.Model, *, fields: list[str] | None = None) -> dict[str, Any]:
+    """The concrete field values of ``obj`` as JSON-safe data (foreign keys as ids)."""
+    data: dict[str, Any] = {}
+    for field in obj._meta.concrete_fields:
+        if field.name in _SKIP_FIELDS or (fields is not None and field.name not in fields):
+            continue
+        data[field.name] = _jsonable(getattr(obj, field.attname))
+    return data
+
+
+def audit_record(
+    *,
+    actor,
+    action: AuditAction | str,
+    obj: models.Model | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    note: str = "",
+    ip: str | None = None,
+    object_type: type[models.Model] | None = None,
+    object_id: str | int | None = None,
+    object_repr: str | None = None,
+) -> AuditEntry:
+    """Append one audit entry. ``actor`` may be None for system actions."""
+    model = type(obj) if obj is not None else object_type
+    content_type = ContentType.objects.get_for_model(model) if model is not None else None
+    if obj is not None:
+        object_id = obj.pk
+        object_repr = str(obj)
+    return AuditEntry.objects.create(
+        actor=actor if (actor is not None and actor.is_authenticated) else None,
+        action=str(action),
+        content_type=content_type,
+        object_id="" if object_id is None else str(object_id),
+        object_repr=(object_repr or "")[:200],
+        before=_jsonable(before) if before is not None else None,
+        after=_jsonable(after) if after is not None else None,
+        note=note[:500],
+        ip=ip,
+    )
