@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+"""crm pages; each area keeps its routes in its own module."""
+
+from django.urls import include, path
 
 app_name = "crm"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", include("crm.urls_customers")),
+    path("", include("crm.urls_contacts")),
+    path("", include("crm.urls_knowledge")),
+]
