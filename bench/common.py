@@ -67,6 +67,8 @@ def write_results(name: str, rows: list[dict]) -> Path:
     path.write_text(json.dumps(rows, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     for r in rows:
         ratio = f" ratio {r['ratio']}" if r["ratio"] is not None else ""
-        print(f"{r['benchmark']:>24} {r['metric']:<28} {r['value']:>10} {r['unit']}{ratio}"
-              f"  goal: {r['goal']}  met: {r['met']}")
+        print(
+            f"{r['benchmark']:>24} {r['metric']:<28} {r['value']:>10} {r['unit']}{ratio}"
+            f"  goal: {r['goal']}  met: {r['met']}"
+        )
     return path

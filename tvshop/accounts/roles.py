@@ -116,7 +116,9 @@ def roles_sync(*, group_model, permission_model) -> None:
             perms = permission_model.objects.filter(content_type__app_label__in=ADMIN_APPS)
             wanted = [p for p in perms.select_related("content_type")]
             wanted = [
-                p for p in wanted if f"{p.content_type.app_label}.{p.codename}" not in ADMIN_EXCLUDED
+                p
+                for p in wanted
+                if f"{p.content_type.app_label}.{p.codename}" not in ADMIN_EXCLUDED
             ]
         else:
             wanted = []
@@ -133,9 +135,8 @@ def roles_sync(*, group_model, permission_model) -> None:
 
 
 def roles_sync_on_migrate(sender, using="default", **kwargs):
-    from django.contrib.auth.models import Group, Permission
-
     from django.apps import apps
+    from django.contrib.auth.models import Group, Permission
 
     # post_migrate fires once per app, in INSTALLED_APPS order, and auth creates each
     # app's permissions in its own handler; after the last app, all permissions exist.

@@ -17,6 +17,9 @@ def user_set_language(*, user, language: str) -> None:
         user.language = language
         user.save(update_fields=["language"])
         audit_record(
-            actor=user, action=AuditAction.UPDATE, obj=user, before=before,
+            actor=user,
+            action=AuditAction.UPDATE,
+            obj=user,
+            before=before,
             after={"language": language},
         )

@@ -14,8 +14,7 @@ from tvshop.errors import DomainError
 def _flatten(detail) -> dict[str, list[str]]:
     if isinstance(detail, dict):
         return {
-            str(k): [str(m) for m in (v if isinstance(v, list) else [v])]
-            for k, v in detail.items()
+            str(k): [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in detail.items()
         }
     if isinstance(detail, list):
         return {"non_field_errors": [str(m) for m in detail]}
