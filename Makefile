@@ -40,6 +40,8 @@ run: install
 
 chromium:
 	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+	@# A CJK font, or the Chinese pages render as boxes in screenshots.
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei; }
 
 services:
 	bash .ci/services
@@ -63,8 +65,10 @@ messages: install
 	$(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=node_modules --ignore=staticfiles --no-obsolete
 	$(BIN)/python manage.py makemessages -d djangojs -l zh_Hans -l en --ignore=.venv --ignore=node_modules --ignore=staticfiles --no-obsolete
 
+# Benchmarks fill their own database (a million customers), not the test or dev one.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tvshop_bench
 bench: install services
-	$(TEST_ENV) $(BIN)/python -m bench.run $(BENCH)
+	$(TEST_ENV) DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench.run $(BENCH)
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles locale/.compiled

@@ -209,7 +209,11 @@ class ServiceRecord(models.Model):
         verbose_name = _("service record")
         verbose_name_plural = _("service records")
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["customer", "-at"])]
+        indexes = [
+            models.Index(fields=["customer", "-at"]),
+            models.Index(fields=["-at", "-id"], name="servicerecord_at_idx"),
+            models.Index(fields=["agent", "-at"], name="servicerecord_agent_at_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer} {self.at:%Y-%m-%d %H:%M}"
@@ -250,18 +254,28 @@ class Ticket(models.Model):
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "due_at"])]
+        indexes = [
+            models.Index(fields=["status", "due_at"]),
+            models.Index(fields=["assignee", "status"], name="ticket_assignee_status_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"
 
 
 class TicketEvent(models.Model):
-    """A step in a ticket's history: status change, reassignment or comment."""
+    """A step in a ticket's history: creation, status change, reassignment or comment."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Created")
+        STATUS = "status", _("Status change")
+        ASSIGN = "assign", _("Reassignment")
+        COMMENT = "comment", _("Comment")
 
     ticket = models.ForeignKey(
         Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="events"
     )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     actor = models.ForeignKey(USER, verbose_name=_("by"), on_delete=models.PROTECT)
     at = models.DateTimeField(_("time"), auto_now_add=True)
     from_status = models.CharField(
@@ -333,17 +347,27 @@ class Lead(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["phone", "day"], name="lead_one_per_phone_per_day")
         ]
+        indexes = [
+            models.Index(fields=["-day", "-last_at"], name="lead_day_last_idx"),
+            models.Index(fields=["assigned_to", "-day"], name="lead_assigned_day_idx"),
+            models.Index(fields=["station", "-day"], name="lead_station_day_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.phone} {self.day}"
 
 
 class Script(models.Model):
-    """What an agent says (话术) for a product and a stage of the call, with placeholders."""
+    """What an agent says (话术) for a product and a stage of the call, with placeholders.
+
+    The body holds placeholders such as ``{name}`` that are filled for the customer at
+    hand (``crm.services.knowledge``: ``PLACEHOLDERS``, ``script_render``); the service
+    that saves a script refuses unknown ones. A script without a product applies to all.
+    """
 
     title = models.CharField(_("title"), max_length=120)
     product = models.ForeignKey(
-        Product, verbose_name=_("product"), null=True, blank=True, on_delete=models.CASCADE
+        Product, verbose_name=_("product"), null=True, blank=True, on_delete=models.PROTECT
     )
     stage = models.CharField(_("stage"), max_length=30, choices=ScriptStage.choices)
     body = models.TextField(_("text"))
@@ -357,21 +381,29 @@ class Script(models.Model):
         verbose_name = _("script")
         verbose_name_plural = _("scripts")
         ordering = ["product__sku", "stage", "id"]
+        indexes = [models.Index(fields=["stage", "product"], name="script_stage_product_idx")]
 
     def __str__(self) -> str:
         return self.title
 
 
 class FAQ(models.Model):
-    """A question and answer agents look up during calls."""
+    """A question and answer agents look up during calls.
+
+    ``search_terms`` holds the index terms of question, answer and keywords
+    (``crm.chinese_search.text_terms``), kept by ``crm.services.knowledge.faq_save``; on
+    PostgreSQL a GIN index over it serves ``crm.selectors.knowledge.faq_search``. Code
+    that bulk-creates entries must fill it with ``faq_search_terms``.
+    """
 
     question = models.CharField(_("question"), max_length=300)
     answer = models.TextField(_("answer"))
     product = models.ForeignKey(
-        Product, verbose_name=_("product"), null=True, blank=True, on_delete=models.CASCADE
+        Product, verbose_name=_("product"), null=True, blank=True, on_delete=models.PROTECT
     )
     category = models.CharField(_("category"), max_length=50, blank=True)
     keywords = models.CharField(_("keywords"), max_length=300, blank=True)
+    search_terms = models.TextField(_("search terms"), blank=True, default="", editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     updated_by = models.ForeignKey(
         USER, verbose_name=_("updated by"), null=True, blank=True, on_delete=models.PROTECT
@@ -380,7 +412,11 @@ class FAQ(models.Model):
     class Meta:
         verbose_name = _("FAQ entry")
         verbose_name_plural = _("FAQ")
-        ordering = ["-updated_at"]
+        ordering = ["-updated_at", "-id"]
+        indexes = [
+            models.Index(fields=["category"], name="faq_category_idx"),
+            models.Index(fields=["-updated_at", "-id"], name="faq_updated_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.question

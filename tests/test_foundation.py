@@ -59,3 +59,26 @@ def test_unknown_language_is_refused_without_change(client_for):
     assert response.status_code == 400
     c.user.refresh_from_db()
     assert c.user.language == "zh-hans"
+
+
+@pytest.mark.parametrize(
+    "path", ["/static/vendor/htmx/htmx.min.js", "/static/vendor/echarts/echarts.min.js"]
+)
+def test_front_end_libraries_are_served_from_npm_packages(client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert len(body) > 10_000
+
+
+def test_no_template_loads_anything_from_another_host():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "templates"
+    offenders = []
+    for path in root.rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        if re.search(r"""(src|href)=["']https?://""", text):
+            offenders.append(str(path))
+    assert not offenders

@@ -4,6 +4,11 @@ A data migration creates the groups on every new database; after each ``migrate`
 default permissions below are (re-)granted, so permissions added by later migrations
 reach the roles too. Administrators may grant more through the admin; defaults that an
 administrator removes come back at the next migrate — to narrow a role, make a new one.
+
+One exception: which roles see full phone numbers (``crm.view_full_phone``) is the
+administrators' choice on the masking page. Its defaults (``FULL_PHONE_DEFAULT_ROLES``) are
+granted once, on a new database, and recorded in the audit log; later migrations leave the
+choice alone.
 """
 
 from __future__ import annotations
@@ -68,8 +73,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     Role.LOGISTICS: [
         *_crud("crm.customer", "view"),
-        # Couriers need the full number on the shipping sheet.
-        "crm.view_full_phone",
         *_BASE_DATA_READ,
     ],
     Role.FINANCE: [
@@ -81,7 +84,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "crm.merge_customer",
         "crm.import_customer",
         "crm.export_customer",
-        "crm.view_full_phone",
         *_crud("crm.servicerecord", "view", "add"),
         *_crud("crm.ticket", "view", "add", "change"),
         *_crud("crm.lead", "view", "change"),
@@ -95,10 +97,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
 }
 
+# Seeing full phone numbers: granted to these roles once (see the module docstring);
+# afterwards only the masking page changes it. Couriers need the full number on the
+# shipping sheet; supervisors call customers back.
+FULL_PHONE_PERMISSION = "crm.view_full_phone"
+FULL_PHONE_DEFAULT_ROLES = [Role.LOGISTICS, Role.SUPERVISOR]
+
 # Administrators get every permission of the project's own apps (not "view full phone":
 # that is a choice administrators make per role on the masking page).
 ADMIN_APPS = ["accounts", "audit", "catalog", "media", "crm", "orders", "logistics", "telephony"]
-ADMIN_EXCLUDED = {"crm.view_full_phone"}
+ADMIN_EXCLUDED = {FULL_PHONE_PERMISSION}
 
 
 def role_label(code: str) -> str:
@@ -132,6 +140,41 @@ def roles_sync(*, group_model, permission_model) -> None:
                     continue
                 wanted.append(perm)
         group.permissions.add(*wanted)
+    full_phone_defaults_once(group_model=group_model, permission_model=permission_model)
+
+
+def full_phone_defaults_once(*, group_model, permission_model) -> None:
+    """Grant ``crm.view_full_phone`` to ``FULL_PHONE_DEFAULT_ROLES`` unless the masking
+    choice was ever made (by this function or on the masking page): both leave an audit
+    entry of action "permission" on that permission, which is the marker."""
+    from tvshop.audit.models import AuditAction, AuditEntry
+    from tvshop.audit.services import audit_record
+
+    app_label, codename = FULL_PHONE_PERMISSION.split(".")
+    perm = permission_model.objects.filter(
+        content_type__app_label=app_label, codename=codename
+    ).first()
+    if perm is None:
+        log.warning("permission %s does not exist", FULL_PHONE_PERMISSION)
+        return
+    already_chosen = AuditEntry.objects.filter(
+        action=AuditAction.PERMISSION,
+        content_type__app_label="auth",
+        content_type__model="permission",
+        object_id=str(perm.pk),
+    ).exists()
+    if already_chosen:
+        return
+    codes = [r.value for r in FULL_PHONE_DEFAULT_ROLES]
+    for group in group_model.objects.filter(name__in=codes):
+        group.permissions.add(perm)
+    audit_record(
+        actor=None,
+        action=AuditAction.PERMISSION,
+        obj=perm,
+        after={"full_phone_roles": codes},
+        note="initial role defaults",
+    )
 
 
 def roles_sync_on_migrate(sender, using="default", **kwargs):

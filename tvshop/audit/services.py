@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import uuid
@@ -18,6 +19,10 @@ _SKIP_FIELDS = {"password", "pin_hash", "search_vector"}
 def _jsonable(value: Any) -> Any:
     if isinstance(value, decimal.Decimal):
         return str(value)
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        # One form per instant: a time read from the database (UTC) and the same time
+        # entered in Asia/Shanghai must compare equal in before/after.
+        return value.astimezone(dt.UTC).isoformat()
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
@@ -37,7 +42,12 @@ def snapshot(obj: models.Model, *, fields: list[str] | None = None) -> dict[str,
     for field in obj._meta.concrete_fields:
         if field.name in _SKIP_FIELDS or (fields is not None and field.name not in fields):
             continue
-        data[field.name] = _jsonable(getattr(obj, field.attname))
+        value = getattr(obj, field.attname)
+        if isinstance(field, models.DecimalField) and isinstance(value, decimal.Decimal):
+            # At the field's scale: 0.5 in memory and 0.500 from the database are equal.
+            with contextlib.suppress(decimal.InvalidOperation):
+                value = value.quantize(decimal.Decimal(1).scaleb(-field.decimal_places))
+        data[field.name] = _jsonable(value)
     return data
 
 
@@ -55,7 +65,8 @@ def audit_record(
     object_repr: str | None = None,
 ) -> AuditEntry:
     """Append one audit entry. ``actor`` may be None for system actions."""
-    model = type(obj) if obj is not None else object_type
+    # obj.__class__, not type(obj): request.user is a lazy proxy whose type is not the model.
+    model = obj.__class__ if obj is not None else object_type
     content_type = ContentType.objects.get_for_model(model) if model is not None else None
     if obj is not None:
         object_id = obj.pk

@@ -1,5 +1,17 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from tvshop.catalog import views
 
 app_name = "catalog"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("products/", views.ProductListView.as_view(), name="product_list"),
+    path("products/new/", views.ProductFormView.as_view(), name="product_create"),
+    path("products/<int:pk>/edit/", views.ProductFormView.as_view(), name="product_update"),
+    path("gifts/", views.GiftListView.as_view(), name="gift_list"),
+    path("gifts/new/", views.GiftFormView.as_view(), name="gift_create"),
+    path("gifts/<int:pk>/edit/", views.GiftFormView.as_view(), name="gift_update"),
+    path("suppliers/", views.SupplierListView.as_view(), name="supplier_list"),
+    path("suppliers/new/", views.SupplierFormView.as_view(), name="supplier_create"),
+    path("suppliers/<int:pk>/edit/", views.SupplierFormView.as_view(), name="supplier_update"),
+]
