@@ -19,8 +19,9 @@ Measured, in one run and interleaved call by call so both see the same machine:
   index) as a prepared statement on a plain psycopg connection, given the E.164 number.
 
 Also reported, to show where the time goes: the normalisation alone
-(``crm.phones.phone_lookup_key``) and the ORM query alone (already normalised key).
-Goal: p99 under 2 ms and within 3x of the raw lookup's p99.
+(``crm.phones.phone_lookup_key``) and p99 per spelling.
+Goal: p99 under 2 ms and within 3x of the raw lookup's p99 (the p50 row reports the
+same ratio at the median).
 """
 
 from __future__ import annotations
@@ -116,7 +117,6 @@ def sample_numbers(n: int) -> list[str]:
 
 
 def main() -> None:
-    from crm.models import CustomerPhone
     from crm.phones import phone_lookup_key
     from crm.selectors.customers import customer_find_by_phone
 
@@ -137,24 +137,7 @@ def main() -> None:
         raw_cur.execute(RAW_SQL, (e164,), prepare=True)
         return raw_cur.fetchone()
 
-    def orm_only(e164: str):
-        return (
-            CustomerPhone.objects.select_related("customer", "customer__source_station")
-            .filter(number=e164, customer__merged_into__isnull=True)
-            .order_by()
-            .first()
-        )
-
-    # Bring the sampled rows into memory first: whichever lookup ran first would
-    # otherwise pay the disk reads for both.
-    with connection.cursor() as cur:
-        cur.execute(
-            RAW_SQL.replace("p.number = %s", "p.number = ANY(%s)").replace("LIMIT 1", ""),
-            [numbers],
-        )
-        cur.fetchall()
-
-    pop, floor, norm, orm = [], [], [], []
+    pop, floor, norm = [], [], []
     by_spelling: dict[str, list[float]] = {s: [] for s in names}
     clock = time.perf_counter
     for i, (e164, spelling, text) in enumerate(cases):
@@ -173,25 +156,27 @@ def main() -> None:
             hit = raw_lookup(e164)
             t2 = clock()
             pop_ms, floor_ms = (t1 - t0) * 1000, (t2 - t1) * 1000
-        t3 = clock()
-        key = phone_lookup_key(text)
-        t4 = clock()
-        orm_only(e164)
-        t5 = clock()
-        if found is None or hit is None or key != e164:
+        if found is None or hit is None or found.pk != hit[1]:
             raise SystemExit(f"lookup failed for {text!r} ({e164})")
-        if i < WARMUP:
-            continue
-        pop.append(pop_ms)
-        floor.append(floor_ms)
-        norm.append((t4 - t3) * 1000)
-        orm.append((t5 - t4) * 1000)
-        by_spelling[spelling].append(pop_ms)
+        if i >= WARMUP:
+            pop.append(pop_ms)
+            floor.append(floor_ms)
+            by_spelling[spelling].append(pop_ms)
     raw.close()
+
+    # Diagnostic, in a second pass so it does not disturb the comparison above.
+    for i, (e164, _spelling, text) in enumerate(cases):
+        t0 = clock()
+        key = phone_lookup_key(text)
+        t1 = clock()
+        if key != e164:
+            raise SystemExit(f"normalised {text!r} to {key!r}, expected {e164}")
+        if i >= WARMUP:
+            norm.append((t1 - t0) * 1000)
 
     p50, p99 = percentile(pop, 50), percentile(pop, 99)
     f50, f99 = percentile(floor, 50), percentile(floor, 99)
-    met = p99 < GOAL_P99_MS and p99 <= GOAL_RATIO * f99
+    met_p99 = p99 < GOAL_P99_MS and p99 <= GOAL_RATIO * f99
     params = {
         "customers": total,
         "samples": len(pop),
@@ -200,10 +185,27 @@ def main() -> None:
         "floor": "psycopg prepared statement, same join, E.164 given",
         "database": settings.DATABASES["default"]["NAME"],
     }
-    goal = f"p99 < {GOAL_P99_MS} ms and <= {GOAL_RATIO}x raw p99"
     rows = [
-        row(NAME, "screen_pop_p50", p50, "ms", floor=f50, goal=goal, met=met, params=params),
-        row(NAME, "screen_pop_p99", p99, "ms", floor=f99, goal=goal, met=met, params=params),
+        row(
+            NAME,
+            "screen_pop_p50",
+            p50,
+            "ms",
+            floor=f50,
+            goal=f"<= {GOAL_RATIO}x raw p50",
+            met=p50 <= GOAL_RATIO * f50,
+            params=params,
+        ),
+        row(
+            NAME,
+            "screen_pop_p99",
+            p99,
+            "ms",
+            floor=f99,
+            goal=f"p99 < {GOAL_P99_MS} ms and <= {GOAL_RATIO}x raw p99",
+            met=met_p99,
+            params=params,
+        ),
         row(NAME, "raw_lookup_p50", f50, "ms", goal="floor", met=True, params=params),
         row(NAME, "raw_lookup_p99", f99, "ms", goal="floor", met=True, params=params),
         row(
@@ -214,16 +216,6 @@ def main() -> None:
             goal="diagnostic: crm.phones.phone_lookup_key alone",
             met=True,
             params={"p50": round(percentile(norm, 50), 4)},
-        ),
-        row(
-            NAME,
-            "orm_query_p99",
-            percentile(orm, 99),
-            "ms",
-            floor=f99,
-            goal="diagnostic: the ORM query alone, key already normalised",
-            met=True,
-            params={"p50": round(percentile(orm, 50), 4)},
         ),
     ]
     for spelling, samples in by_spelling.items():

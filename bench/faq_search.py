@@ -1,6 +1,7 @@
 """FAQ search for Chinese queries over 10,000 entries on PostgreSQL.
 
-Run it with ``make bench BENCH=faq_search`` against a separate bench database, e.g.::
+Run it with ``make bench BENCH=faq_search`` (uses ``BENCH_DATABASE_URL``, by default
+``postgres://postgres@127.0.0.1:5432/tvshop_bench``), or by hand::
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/tvshop_bench \\
     REDIS_URL=redis://127.0.0.1:6379/0 SECRET_KEY=x DEBUG=0 ALLOWED_HOSTS=localhost \\

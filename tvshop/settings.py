@@ -217,6 +217,18 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "TVShop CRM API",
     "VERSION": "0.1.0",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Choice sets shared by several fields get one stable name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "crm.choices.TicketStatus",
+        "TicketKindEnum": "crm.choices.TicketKind",
+        "TicketPriorityEnum": "crm.choices.TicketPriority",
+        "LeadStatusEnum": "crm.choices.LeadStatus",
+        "PhoneKindEnum": "crm.choices.PhoneKind",
+        "CustomerLevelEnum": "crm.choices.CustomerLevel",
+        "SalutationEnum": "crm.choices.Salutation",
+        "ContactChannelEnum": "crm.choices.ContactChannel",
+        "ScriptStageEnum": "crm.choices.ScriptStage",
+    },
 }
 
 EMAIL_BACKEND = ENV.email_backend

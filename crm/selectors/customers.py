@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
+from django.db import connection
 from django.db.models import Prefetch, QuerySet
 
 from crm.models import Address, Customer, CustomerPhone, Division, PointsEntry
 from crm.phones import phone_lookup_key
+from tvshop.media.models import Station
 
 # Fewer digits than this would make a partial-number search scan (trigrams need 3 chars)
 # and match half the table anyway.
@@ -15,25 +18,62 @@ MIN_PARTIAL_DIGITS = 4
 _PHONEISH = re.compile(r"^[\d\s\-+().]+$")
 
 
+@lru_cache(maxsize=1)
+def _pop_query() -> tuple[str, list[str], list[str], list[str]]:
+    """The screen-pop SQL, built once from the models' metadata.
+
+    Compiling the equivalent ORM query costs about as much as running it; the pop runs
+    on every inbound call, so the statement is built once per process.
+    """
+    quote = connection.ops.quote_name
+
+    def columns(model, alias):
+        fields = model._meta.concrete_fields
+        return [f.attname for f in fields], [f"{alias}.{quote(f.column)}" for f in fields]
+
+    customer_names, customer_cols = columns(Customer, "c")
+    station_names, station_cols = columns(Station, "s")
+    phone_names, phone_cols = columns(CustomerPhone, "p")
+    sql = (
+        f"SELECT {', '.join(customer_cols + station_cols + phone_cols)} "  # noqa: S608
+        f"FROM {quote(CustomerPhone._meta.db_table)} p "
+        f"JOIN {quote(Customer._meta.db_table)} c ON c.{quote('id')} = p.{quote('customer_id')} "
+        f"LEFT JOIN {quote(Station._meta.db_table)} s "
+        f"ON s.{quote('id')} = c.{quote('source_station_id')} "
+        f"WHERE p.{quote('number')} = %s AND c.{quote('merged_into_id')} IS NULL LIMIT 1"
+    )
+    return sql, customer_names, station_names, phone_names
+
+
 def customer_find_by_phone(raw: str) -> Customer | None:
     """The live customer owning the number ``raw`` (any accepted spelling), or None.
 
     What the screen pop calls on every inbound call: normalise in Python, then one query
     on the unique index of crm_customerphone.number joined to the customer and its source
-    station. The matched phone is attached as ``customer.matched_phone``.
+    station (``customer.source_station`` needs no further query). The matched phone is
+    attached as ``customer.matched_phone``. Same result as
+    ``CustomerPhone.objects.select_related("customer__source_station").filter(number=…,
+    customer__merged_into=None)``, without compiling that query on every call.
     """
     key = phone_lookup_key(raw)
     if key is None:
         return None
-    phone = (
-        CustomerPhone.objects.select_related("customer", "customer__source_station")
-        .filter(number=key, customer__merged_into__isnull=True)
-        .order_by()
-        .first()
-    )
-    if phone is None:
+    sql, customer_names, station_names, phone_names = _pop_query()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    customer = phone.customer
+    n_customer, n_station = len(customer_names), len(station_names)
+    db = connection.alias
+    customer = Customer.from_db(db, customer_names, row[:n_customer])
+    station_values = row[n_customer : n_customer + n_station]
+    station = None
+    if customer.source_station_id is not None:
+        station = Station.from_db(db, station_names, station_values)
+    Customer.source_station.field.set_cached_value(customer, station)
+    phone = CustomerPhone.from_db(db, phone_names, row[n_customer + n_station :])
+    CustomerPhone.customer.field.set_cached_value(phone, customer)
     customer.matched_phone = phone
     return customer
 

@@ -89,6 +89,9 @@ def _product_id(product: Product | int | None) -> int | None:
     return product.pk if isinstance(product, Product) else int(product)
 
 
+_ALL_TEXT = "question || ' ' || keywords || ' ' || answer"
+
+
 class FAQSearchResults:
     """The entries matching a query, best first; sliceable and countable like a queryset,
     so Django's and DRF's paginators page through it (one statement per page)."""
@@ -113,54 +116,58 @@ class FAQSearchResults:
         self._count: int | None = None
 
     # -- SQL --
-    # Question, keywords and answer joined by spaces: fragments never contain a space, so
-    # a match never spans two texts. Chinese has no case: the texts are lower-cased only
-    # when the query has letters.
+    # One statement: the candidates (from the index on PostgreSQL) with their texts
+    # computed once — question, keywords, and all three joined by spaces (fragments never
+    # contain a space, so a match never spans two texts), lower-cased only when the query
+    # has letters (Chinese has no case) — then the re-check and the ranking over them.
 
-    def _text(self, expression: str) -> str:
+    def _candidates(self) -> tuple[str, list]:
         cased = any(has_case(f) for f in self.fragments)
-        return f"lower({expression})" if cased else expression
 
-    def _all_text(self) -> str:
-        return self._text("question || ' ' || keywords || ' ' || answer")
+        def text(expression: str) -> str:
+            return f"lower({expression})" if cased else expression
 
-    def _position(self, expression: str) -> str:
-        function = "strpos" if self.vendor == "postgresql" else "instr"
-        return f"{function}({expression}, %s)"
-
-    def _length(self, expression: str) -> str:
-        # octet_length is O(1) on PostgreSQL; counts stay exact (UTF-8 matches whole chars).
-        function = "octet_length" if self.vendor == "postgresql" else "length"
-        return f"{function}({expression})"
-
-    def _where(self) -> tuple[str, list]:
         conditions, params = [], []
         if self.use_index:
-            # The index proves fragments of up to two characters; longer ones are re-checked.
             conditions.append("string_to_array(search_terms, ' ') @> %s::text[]")
             params.append(query_terms(self.fragments))
-            recheck = [f for f in self.fragments if fragment_needs_recheck(f)]
-        else:
-            recheck = self.fragments
-        for fragment in recheck:
-            conditions.append(f"{self._position(self._all_text())} > 0")
-            params.append(fragment)
         if self.product_id is not None:
             conditions.append("product_id = %s")
             params.append(self.product_id)
         if self.category is not None:
             conditions.append("category = %s")
             params.append(self.category)
-        return " AND ".join(conditions), params
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        # OFFSET 0 keeps PostgreSQL from inlining the subquery (and so from computing the
+        # texts once per use instead of once per row).
+        fence = "OFFSET 0" if self.vendor == "postgresql" else ""
+        columns = f"id, updated_at, {text('question')} AS q, {text('keywords')} AS k"
+        columns += f", {text(_ALL_TEXT)} AS t"
+        sql = f"SELECT {columns} FROM {FAQ._meta.db_table} {where} {fence}"  # noqa: S608
+        return sql, params
+
+    def _position(self, column: str) -> str:
+        function = "strpos" if self.vendor == "postgresql" else "instr"
+        return f"{function}({column}, %s)"
+
+    def _length(self, expression: str) -> str:
+        # octet_length is O(1) on PostgreSQL; counts stay exact (UTF-8 matches whole chars).
+        function = "octet_length" if self.vendor == "postgresql" else "length"
+        return f"{function}({expression})"
+
+    def _recheck(self) -> tuple[str, list]:
+        # The index proves fragments of up to two characters; longer ones are re-checked.
+        recheck = [f for f in self.fragments if not self.use_index or fragment_needs_recheck(f)]
+        conditions = [f"{self._position('t')} > 0" for _ in recheck]
+        return (f"WHERE {' AND '.join(conditions)}" if conditions else ""), recheck
 
     def _order(self) -> tuple[str, list]:
         keys, params = [], []
-        for column in ("question", "keywords"):
-            hit = f"CASE WHEN {self._position(self._text(column))} > 0 THEN 1 ELSE 0 END"
+        for column in ("q", "k"):
+            hit = f"CASE WHEN {self._position(column)} > 0 THEN 1 ELSE 0 END"
             keys.append(f"({' + '.join([hit] * len(self.fragments))}) DESC")
             params += self.fragments
-        text = self._all_text()
-        count = f"({self._length(text)} - {self._length(f'replace({text}, %s, %s)')})"
+        count = f"({self._length('t')} - {self._length('replace(t, %s, %s)')})"
         count += f" / {self._length('%s')}"
         keys.append(f"({' + '.join([count] * len(self.fragments))}) DESC")
         for fragment in self.fragments:
@@ -170,13 +177,12 @@ class FAQSearchResults:
 
     def ids_sql(self, *, limit: int, offset: int = 0) -> tuple[str, list]:
         """The statement returning the ids of one page, best first."""
-        where, where_params = self._where()
+        candidates, candidate_params = self._candidates()
+        recheck, recheck_params = self._recheck()
         order, order_params = self._order()
         # Only fixed SQL is formatted in; every value is a parameter.
-        sql = (
-            f"SELECT id FROM {FAQ._meta.db_table} WHERE {where} ORDER BY {order} LIMIT %s OFFSET %s"  # noqa: S608
-        )
-        return sql, [*where_params, *order_params, limit, offset]
+        sql = f"SELECT id FROM ({candidates}) AS s {recheck} ORDER BY {order} LIMIT %s OFFSET %s"  # noqa: S608
+        return sql, [*candidate_params, *recheck_params, *order_params, limit, offset]
 
     # -- queryset-like --
 
@@ -185,10 +191,11 @@ class FAQSearchResults:
             if not self.fragments:
                 self._count = 0
             else:
-                where, params = self._where()
+                candidates, params = self._candidates()
+                recheck, recheck_params = self._recheck()
                 with connection.cursor() as cursor:
-                    sql = f"SELECT count(*) FROM {FAQ._meta.db_table} WHERE {where}"  # noqa: S608
-                    cursor.execute(sql, params)
+                    sql = f"SELECT count(*) FROM ({candidates}) AS s {recheck}"  # noqa: S608
+                    cursor.execute(sql, [*params, *recheck_params])
                     self._count = cursor.fetchone()[0]
         return self._count
 

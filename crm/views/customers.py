@@ -360,12 +360,11 @@ def address_set_default(request, pk: int):
 
 
 @login_required
+@permission_required("crm.view_customer", raise_exception=True)
 @require_GET
 def division_children_options(request):
     """<option>s of the divisions under ``parent`` (or province/city, as htmx sends the
     changed select's own name and value)."""
-    if not (request.user.has_perm("crm.view_customer")):
-        raise Http404
     parent = (
         request.GET.get("parent") or request.GET.get("province") or request.GET.get("city") or ""
     )

@@ -514,11 +514,12 @@ class ESLClient:
         timeout: float | None = None,
     ) -> Frame:
         data = encode_command(line, headers)  # ValueError on injected line breaks
+        shown = "auth ****" if line.startswith("auth ") else line  # never log the password
         target = session or self._session
         if target is None or target.closed.is_set() or (session is None and not target.ready):
-            raise ConnectionLost(f"not connected to {self.host}:{self.port}; {line!r} not sent")
+            raise ConnectionLost(f"not connected to {self.host}:{self.port}; {shown!r} not sent")
         future: asyncio.Future[Frame] = target.loop.create_future()
-        target.pending.append((line, future))
+        target.pending.append((shown, future))
         wait = self.command_timeout if timeout is None else timeout
         try:
             target.writer.write(data)
@@ -526,12 +527,11 @@ class ESLClient:
                 await target.writer.drain()
                 return await asyncio.shield(future)
         except TimeoutError:
-            shown = "auth ****" if line.startswith("auth ") else line
             target.close(f"no reply to {shown!r} within {wait}s")
             raise ConnectionLost(f"no reply to {shown!r} within {wait}s") from None
         except (ConnectionError, OSError) as exc:
             target.close(f"write failed: {exc}")
-            raise ConnectionLost(f"write of {line!r} failed: {exc}") from exc
+            raise ConnectionLost(f"write of {shown!r} failed: {exc}") from exc
 
     async def _checked(
         self,
@@ -607,7 +607,7 @@ class ESLClient:
     async def _serve(self, session: _Session) -> None:
         """Run one established connection until it ends."""
         self._session = session
-        session.ready = True
+        session.ready = not session.closed.is_set()
         self.stats.connects += 1
         logger.info("%s: connected to %s:%s", self.name, self.host, self.port)
         self._notify()
@@ -655,7 +655,7 @@ class ESLClient:
                 f"auth {self._password}", session=session, timeout=self.connect_timeout
             )
             if not reply.reply_text.startswith("+OK"):
-                raise AuthError(f"{self.host}:{self.port} refused the password: {reply.reply_text}")
+                raise AuthError(f"password refused: {reply.reply_text}")
             await self._resubscribe(session)
         except ConnectionLost:
             session.close(session.reason or "closed during login")

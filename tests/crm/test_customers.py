@@ -16,6 +16,7 @@ from crm.services.customers import (
     customer_update,
 )
 from tests.crm.factories import beijing_haidian, make_customer, next_mobile, shenzhen_nanshan
+from tests.factories import StationFactory
 from tvshop.audit.models import AuditEntry
 from tvshop.errors import DomainError
 
@@ -158,6 +159,18 @@ def test_find_by_phone_any_spelling_one_query(make_user, django_assert_num_queri
             assert found == customer
             assert found.source_station is None  # joined, no extra query
     assert customer_find_by_phone("13900000000") is None
+    assert customer_find_by_phone("0755-88881234").matched_phone.number == "+8675588881234"
+
+
+def test_find_by_phone_brings_the_source_station_along(make_user, django_assert_num_queries):
+    station = StationFactory(name="湖南卫视")
+    customer = make_customer(actor=make_user("agent"), phones=["13800138000"])
+    customer_update(actor=None, customer=customer, source_station=station, level="vip")
+    with django_assert_num_queries(1):
+        found = customer_find_by_phone("138 0013 8000")
+        assert found.pk == customer.pk and found.level == "vip"
+        assert found.source_station.name == "湖南卫视"
+        assert found.matched_phone.customer is found
     with django_assert_num_queries(0):
         assert customer_find_by_phone("garbage") is None
 
