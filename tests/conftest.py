@@ -10,6 +10,9 @@ from django.contrib.auth.models import Group
 
 from tests.factories import UserFactory
 
+# Hashing a real password costs ~0.5 s per user; the suite checks log-in, not hash strength.
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 
 def pytest_sessionstart(session):
     if os.environ.get("TVSHOP_TEST_ALLOW_SQLITE") == "1":

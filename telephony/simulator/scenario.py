@@ -192,4 +192,3 @@ class Scenario:
         report.unfinished = len(pending)
         report.wall_seconds = time.monotonic() - started
         return report
-

@@ -1610,10 +1610,12 @@ class Switch:
             return "\n".join(lines) + "\n+OK\n"
         return "-ERR Unknown Command!\n"
 
-    def _cc_agent_api(self, action: str, rest: list[str]) -> str:
+    def _cc_agent_api(self, action: str, rest: list[str], only: set[str] | None = None) -> str:
         if action == "list":
             lines = [AGENT_LIST_COLUMNS]
             for a in self.agents.values():
+                if only is not None and a.name not in only:
+                    continue
                 c = a.cfg
                 leg_uuid = a.leg.uuid if a.leg is not None and a.state == "In a queue call" else ""
                 lines.append(
@@ -1742,7 +1744,10 @@ class Switch:
                         )
                     )
                 return "\n".join(lines) + "\n+OK\n"
-            lines = [AGENT_LIST_COLUMNS if rest[0] == "agents" else TIER_LIST_COLUMNS]
+            if rest[0] == "agents":
+                wanted = {tier.agent for tier in queue.cfg.agents}
+                return self._cc_agent_api("list", [], only=wanted)
+            lines = [TIER_LIST_COLUMNS]
             for tier in queue.cfg.agents:
                 lines.append(f"{queue.name}|{tier.agent}|{tier.state}|{tier.level}|{tier.position}")
             return "\n".join(lines) + "\n+OK\n"

@@ -1,8 +1,9 @@
 """Browser tests: Playwright for Python driving Debian's chromium (never a downloaded one).
 
-Playwright's sync API runs an event loop in this thread, and Django refuses ORM calls from
-a thread with a running loop unless told otherwise; the tests and the live server only use
-the ORM synchronously, so this is safe here.
+Playwright's sync API runs an event loop in this thread while a browser is open, and Django
+refuses ORM calls from a thread with a running loop unless told otherwise. The tests use the
+ORM synchronously, so the browser fixture allows it for its own lifetime only, and closes
+Playwright (and its loop) after each test so asyncio tests later in the same worker run.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import os
 from pathlib import Path
 
 import pytest
-
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -27,8 +26,9 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture
+def browser(monkeypatch):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: run `make chromium` (apt-get install chromium)")
     from playwright.sync_api import sync_playwright

@@ -99,7 +99,7 @@ def test_the_lost_insert_race_counts_on_the_winners_row(monkeypatch):
     assert Lead.objects.get(pk=lead.pk).call_count == 2
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_simultaneous_calls_of_one_number_make_one_lead():
     barrier = threading.Barrier(4)
     errors = []

@@ -282,7 +282,7 @@ def test_list_filters_and_overdue_highlight(client_for):
     c = client_for("agent")
     other = staff_user("agent")
     late = TicketFactory(
-        title="超时工单", assignee=c.user, due_at=timezone.now() - dt.timedelta(hours=1)
+        title="逾期退款单", assignee=c.user, due_at=timezone.now() - dt.timedelta(hours=1)
     )
     TicketFactory(title="别人的咨询", kind="consultation", assignee=other)
     TicketFactory(title="已关闭的", status="closed", due_at=timezone.now() - dt.timedelta(days=1))
@@ -294,10 +294,10 @@ def test_list_filters_and_overdue_highlight(client_for):
     page = shown({})
     assert 'class="overdue"' in page
     mine = shown({"mine": "true"})
-    assert "超时工单" in mine and "别人的咨询" not in mine
+    assert "逾期退款单" in mine and "别人的咨询" not in mine
     overdue = shown({"overdue": "true"})
-    assert "超时工单" in overdue and "已关闭的" not in overdue and "别人的咨询" not in overdue
-    assert "超时工单" not in shown({"kind": "consultation"})
+    assert "逾期退款单" in overdue and "已关闭的" not in overdue and "别人的咨询" not in overdue
+    assert "逾期退款单" not in shown({"kind": "consultation"})
     assert "别人的咨询" in shown({"assignee": other.pk})
     active = shown({"status": "active"})
     assert "已关闭的" not in active and late.title in active
