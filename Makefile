@@ -62,8 +62,8 @@ test: install chromium services lint check
 	$(TEST_ENV) $(BIN)/python -m pytest -n 2 --dist loadgroup -p no:cacheprovider
 
 messages: install
-	$(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=node_modules --ignore=staticfiles --no-obsolete
-	$(BIN)/python manage.py makemessages -d djangojs -l zh_Hans -l en --ignore=.venv --ignore=node_modules --ignore=staticfiles --no-obsolete
+	$(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=node_modules --ignore=staticfiles --ignore=var --ignore=bench --no-obsolete
+	$(BIN)/python manage.py makemessages -d djangojs -l zh_Hans --ignore=.venv --ignore=node_modules --ignore=staticfiles --ignore=var --ignore=bench --no-obsolete
 
 # Benchmarks fill their own database (a million customers), not the test or dev one.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tvshop_bench
