@@ -137,6 +137,12 @@ def main() -> None:
         raw_cur.execute(RAW_SQL, (e164,), prepare=True)
         return raw_cur.fetchone()
 
+    # Warm PostgreSQL's cache over every sampled row first: in service the customer
+    # tables stay in memory, and a cold disk read would time the disk, not the lookup
+    # (measured: p99 ~35 ms for both paths when the first touch is timed).
+    for e164, _spelling, _text in cases:
+        raw_lookup(e164)
+
     pop, floor, norm = [], [], []
     by_spelling: dict[str, list[float]] = {s: [] for s in names}
     clock = time.perf_counter

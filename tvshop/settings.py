@@ -85,6 +85,12 @@ if ENV.database_url:
     DATABASES = {
         "default": dj_database_url.parse(ENV.database_url, conn_max_age=60, conn_health_checks=True)
     }
+    # Server-side binding lets psycopg prepare a statement a connection runs 5+ times: the
+    # screen-pop lookup then skips PostgreSQL's planning (docs/benchmarks.md). Behind
+    # PgBouncer this needs session pooling (prepared statements live in the session).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"server_side_binding": True, "prepare_threshold": 5}
+    )
 else:
     VAR_DIR.mkdir(exist_ok=True)
     DATABASES = {
