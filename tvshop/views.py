@@ -4,10 +4,13 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from tvshop.accounts.roles import role_label
+
 
 @login_required
 def home(request):
-    return render(request, "home.html")
+    roles = [role_label(name) for name in request.user.groups.values_list("name", flat=True)]
+    return render(request, "home.html", {"roles": roles})
 
 
 @require_GET
