@@ -31,10 +31,10 @@ import time
 
 import psycopg
 from django.conf import settings
-from django.core.management import call_command
 from django.db import connection
 
 from bench.common import percentile, row, write_results
+from bench.database import conninfo, ensure_bench_database
 
 NAME = "customer_lookup"
 CUSTOMERS = 1_000_000
@@ -62,31 +62,6 @@ SELECT p.id, p.customer_id, p.number, p.kind, p.province, p.city, p.is_primary, 
  WHERE p.number = %s AND c.merged_into_id IS NULL
  LIMIT 1
 """
-
-
-def _conninfo(dbname: str | None = None) -> str:
-    db = settings.DATABASES["default"]
-    parts = {
-        "host": db.get("HOST") or "",
-        "port": str(db.get("PORT") or ""),
-        "user": db.get("USER") or "",
-        "password": db.get("PASSWORD") or "",
-        "dbname": dbname or db["NAME"],
-    }
-    return " ".join(f"{k}={v}" for k, v in parts.items() if v)
-
-
-def ensure_database() -> None:
-    """Create the bench database if it does not exist, then migrate it."""
-    if connection.vendor != "postgresql":
-        raise SystemExit("the customer lookup benchmark needs PostgreSQL (set DATABASE_URL)")
-    name = settings.DATABASES["default"]["NAME"]
-    with psycopg.connect(_conninfo("postgres"), autocommit=True) as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            print(f"creating database {name}")
-            admin.execute(f'CREATE DATABASE "{name}"')
-    call_command("migrate", verbosity=0, interactive=False)
 
 
 def ensure_customers(target: int) -> int:
@@ -120,7 +95,7 @@ def main() -> None:
     from crm.phones import phone_lookup_key
     from crm.selectors.customers import customer_find_by_phone
 
-    ensure_database()
+    ensure_bench_database(benchmark=NAME)
     total = ensure_customers(CUSTOMERS)
     numbers = sample_numbers(SAMPLES + WARMUP)
     rng = random.Random(7)
@@ -130,7 +105,7 @@ def main() -> None:
         spelling = rng.choice(names)
         cases.append((number, spelling, SPELLINGS[spelling](number[3:])))
 
-    raw = psycopg.connect(_conninfo(), autocommit=True)
+    raw = psycopg.connect(conninfo(), autocommit=True)
     raw_cur = raw.cursor()
 
     def raw_lookup(e164: str):

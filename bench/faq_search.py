@@ -34,11 +34,10 @@ import statistics
 import time
 
 import psycopg
-from django.conf import settings
-from django.core.management import call_command
 from django.db import connection
 
 from bench.common import percentile, row, write_results
+from bench.database import conninfo, ensure_bench_database
 
 NAME = "faq_search"
 ENTRIES = 10_000
@@ -218,36 +217,6 @@ def corpus(n: int, seed: int = SEED) -> list[dict]:
 # --- database -----------------------------------------------------------------------------
 
 
-def _conninfo(dbname: str | None = None) -> str:
-    db = settings.DATABASES["default"]
-    parts = {
-        "host": db.get("HOST") or "",
-        "port": str(db.get("PORT") or ""),
-        "user": db.get("USER") or "",
-        "password": db.get("PASSWORD") or "",
-        "dbname": dbname or db["NAME"],
-    }
-    return " ".join(f"{k}={v}" for k, v in parts.items() if v)
-
-
-def ensure_database() -> str:
-    if connection.vendor != "postgresql":
-        raise SystemExit("the FAQ search benchmark needs PostgreSQL (set DATABASE_URL)")
-    name = settings.DATABASES["default"]["NAME"]
-    if "bench" not in name:
-        raise SystemExit(
-            f"the FAQ benchmark replaces every FAQ entry; run it on a bench database "
-            f"(a name containing 'bench', e.g. tvshop_bench), not {name!r}"
-        )
-    with psycopg.connect(_conninfo("postgres"), autocommit=True) as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            print(f"creating database {name}")
-            admin.execute(f'CREATE DATABASE "{name}"')
-    call_command("migrate", verbosity=0, interactive=False)
-    return name
-
-
 def ensure_entries(n: int) -> int:
     """Exactly the generated corpus in crm_faq (rebuilt when it differs)."""
     from crm.models import FAQ
@@ -298,7 +267,7 @@ def measure_faq_search(queries: list[str], *, samples: int, rng: random.Random):
         matches[q] = results.count()
         statements[q] = results.ids_sql(limit=LIMIT)
 
-    raw = psycopg.connect(_conninfo(), autocommit=True)
+    raw = psycopg.connect(conninfo(), autocommit=True)
     # Client-side binding like Django's: the planner sees the same literal statement.
     raw_cur = psycopg.ClientCursor(raw)
 
@@ -338,7 +307,7 @@ TRGM_EXPR = "(question || ' ' || keywords || ' ' || answer)"
 
 def measure_pg_trgm(queries: list[str], *, samples: int, rng: random.Random):
     """The bare pg_trgm LIKE filter; (times, share of queries whose plan used the index)."""
-    with psycopg.connect(_conninfo(), autocommit=True) as conn:
+    with psycopg.connect(conninfo(), autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         conn.execute(
             f"CREATE INDEX IF NOT EXISTS {TRGM_INDEX} ON crm_faq "
@@ -367,7 +336,7 @@ def measure_pg_trgm(queries: list[str], *, samples: int, rng: random.Random):
 
 
 def main() -> None:
-    database = ensure_database()
+    database = ensure_bench_database(benchmark=NAME, destructive=True)
     total = ensure_entries(ENTRIES)
     rng = random.Random(SEED)
     # These machines are shared: the load average says how much the numbers are worth.

@@ -44,6 +44,8 @@ _BASE_DATA_READ = [
     *_crud("media.airingslot", "view"),
 ]
 _KNOWLEDGE_READ = [*_crud("crm.script", "view"), *_crud("crm.faq", "view")]
+# Reviewers call customers to confirm orders: click-to-dial without a desktop seat pop.
+_DIAL = ["telephony.click_to_dial", "telephony.view_call"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.AGENT: [
@@ -54,6 +56,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "crm.reveal_phone",
         *_KNOWLEDGE_READ,
         *_BASE_DATA_READ,
+        "telephony.use_desktop",
+        *_DIAL,
     ],
     Role.REVIEWER_FIRST: [
         *_crud("crm.customer", "view", "change"),
@@ -62,6 +66,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "crm.reveal_phone",
         *_KNOWLEDGE_READ,
         *_BASE_DATA_READ,
+        *_DIAL,
     ],
     Role.REVIEWER_SECOND: [
         *_crud("crm.customer", "view", "change"),
@@ -70,6 +75,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "crm.reveal_phone",
         *_KNOWLEDGE_READ,
         *_BASE_DATA_READ,
+        *_DIAL,
     ],
     Role.LOGISTICS: [
         *_crud("crm.customer", "view"),
@@ -94,6 +100,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_BASE_DATA_READ,
         *_crud("media.airingslot", "add", "change"),
         "audit.view_auditentry",
+        *_DIAL,
+        "telephony.view_wallboard",
+        *_crud("telephony.seat", "view"),
     ],
 }
 
