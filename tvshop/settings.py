@@ -239,6 +239,15 @@ SPECTACULAR_SETTINGS = {
 
 EMAIL_BACKEND = ENV.email_backend
 
+# FreeSWITCH event socket. Without ESL_HOST the embedded wiring starts the built-in
+# simulator on this address (telephony/simulator).
+TELEPHONY_ESL = {
+    "host": ENV.esl_host or "127.0.0.1",
+    "port": ENV.esl_port,
+    "password": ENV.esl_password or "ClueCon",
+    "simulated": ENV.esl_host is None,
+}
+
 IMPORT_EXPORT_SKIP_ADMIN_ACTION_EXPORT_UI = False
 
 TVSHOP = {

@@ -12,6 +12,7 @@ urlpatterns = [
     path("catalog/", include("tvshop.catalog.urls")),
     path("media/", include("tvshop.media.urls")),
     path("crm/", include("crm.urls")),
+    path("telephony/", include("telephony.urls")),
     path("api/", include("tvshop.api.urls")),
     path("admin/", admin.site.urls),
 ]
