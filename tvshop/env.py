@@ -81,6 +81,11 @@ def read_env() -> Env:
             )
         hosts = ["127.0.0.1", "localhost", "testserver"]
     origins = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+    if os.environ.get("ESL_HOST") and not os.environ.get("ESL_PASSWORD"):
+        raise ImproperlyConfigured(
+            "ESL_PASSWORD is not set. With ESL_HOST (a real FreeSWITCH) give the event "
+            "socket password of event_socket.conf.xml; FreeSWITCH's default must be changed."
+        )
     return Env(
         database_url=database_url,
         redis_url=redis_url,
