@@ -31,6 +31,7 @@ locale/.compiled: $(STAMP) $(wildcard locale/*/LC_MESSAGES/django.po)
 run: install
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py load_demo --if-empty
+	$(BIN)/python manage.py load_demo_seats -v 0
 	@echo ""
 	@echo "  TVShop CRM: http://127.0.0.1:$(PORT)/"
 	@echo "  Demo log-ins (password for all: $$($(BIN)/python manage.py load_demo --print-password)):"

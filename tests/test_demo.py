@@ -247,3 +247,15 @@ def test_mobile_space_is_a_bijection_on_valid_numbers():
     assert len(set(numbers)) == len(numbers)
     for national in numbers[::997]:
         assert phonenumbers.is_valid_number(phonenumbers.parse(national, "CN"))
+
+
+@pytest.mark.django_db
+def test_demo_seats_are_created_once():
+    from io import StringIO
+
+    from telephony.models import Seat
+
+    call_command("load_demo_seats", stdout=StringIO())
+    call_command("load_demo_seats", stdout=StringIO())
+    assert Seat.objects.count() == 60
+    assert Seat.objects.filter(extension="1001").get().cc_agent == "1001@default"

@@ -11,6 +11,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from telephony import embedded  # noqa: E402
 from tvshop.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -21,3 +22,9 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Embedded wiring: the built-in simulator and the ESL bridge run in this process
+# (see telephony/embedded.py for why they start here).
+if embedded.should_start():
+    embedded.start()
+    application = embedded.capture_loop(application)

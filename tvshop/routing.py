@@ -1,3 +1,9 @@
-"""Websocket routes of all apps (the telephony issue adds the agent desktop and wallboard)."""
+"""Websocket routes of all apps."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from telephony.consumers import DesktopConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/desktop/", DesktopConsumer.as_asgi()),
+]

@@ -247,6 +247,15 @@ TELEPHONY_ESL = {
     "password": ENV.esl_password or "ClueCon",
     "simulated": ENV.esl_host is None,
 }
+# After-call work (业务后处理): seconds before the agent is made ready again, and whether
+# it starts by itself when an answered call ends.
+TELEPHONY_ACW_SECONDS = 30
+TELEPHONY_ACW_AUTO = True
+# Caller id for click-to-dial when the customer has no source station with a hotline.
+TELEPHONY_DEFAULT_CALLER_ID = "4008001234"
+# How long a click-to-dial request waits for a fast verdict (phone not registered, switch
+# refuses) before answering "ringing you"; later outcomes arrive as dial.progress messages.
+TELEPHONY_DIAL_WAIT_SECONDS = 1.0
 
 IMPORT_EXPORT_SKIP_ADMIN_ACTION_EXPORT_UI = False
 

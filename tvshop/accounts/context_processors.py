@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 # (section, label, url name, permission needed)
 NAV_ITEMS = [
+    (_("Telephony"), _("Agent desktop"), "telephony:desktop", "telephony.use_desktop"),
     (_("Customers"), _("Customers"), "crm:customer_list", "crm.view_customer"),
     (_("Customers"), _("Service records"), "crm:servicerecord_list", "crm.view_servicerecord"),
     (_("Customers"), _("Tickets"), "crm:ticket_list", "crm.view_ticket"),

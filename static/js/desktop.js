@@ -1,0 +1,243 @@
+// Agent desktop: the live socket (/ws/desktop/), the screen pop, status and dial progress.
+// Server → browser messages are described in docs/telephony-contract.md; the browser sends
+// only pings. Every action is an HTTP POST (htmx) so it is permission-checked and audited.
+(function () {
+  "use strict";
+  var configNode = document.getElementById("desktop-config");
+  if (!configNode) { return; }
+  var config = JSON.parse(configNode.textContent);
+  var labels = config.labels || {};
+  var socket = null;
+  var attempt = 0;
+  var pingTimer = null;
+  var reconnectTimer = null;
+  var acwTimer = null;
+  var currentCallId = null;
+  var stopped = false;
+
+  function $(id) { return document.getElementById(id); }
+  function fmt(text, values) {
+    return String(text || "").replace(/%\((\w+)\)s/g, function (_m, key) {
+      return values && values[key] !== undefined ? values[key] : "";
+    });
+  }
+  function setWsState(state, text) {
+    var node = $("ws-state");
+    if (node) { node.dataset.state = state; node.textContent = text; }
+    document.body.dataset.ws = state;
+  }
+  function csrfToken() {
+    var meta = document.querySelector("meta[name=csrf-token]");
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  // --- status ----------------------------------------------------------------------------
+  function showStatus(msg) {
+    var panel = $("status-panel");
+    var hasSeat = panel && panel.dataset.seat;
+    if (!!msg.seat !== !!hasSeat) {
+      // Logged in or out elsewhere (another tab, a supervisor): reload the panel.
+      refreshPanel();
+      return;
+    }
+    if (!msg.seat) { return; }
+    var status = $("agent-status");
+    if (status) {
+      status.textContent = msg.status_display || msg.status;
+      status.className = "agent-status status-" + String(msg.status || "").toLowerCase().replace(/[^a-z]+/g, "-");
+    }
+    var state = $("agent-state");
+    if (state) { state.textContent = msg.state_display || msg.state; }
+    var reason = $("agent-reason");
+    if (reason) {
+      reason.textContent = msg.reason_display || "";
+      reason.className = msg.reason ? "badge" : "";
+    }
+    if (panel) {
+      panel.dataset.status = msg.status;
+      panel.dataset.reason = msg.reason || "";
+    }
+    var ready = $("btn-ready");
+    if (ready) { ready.disabled = msg.status === "Available"; }
+    var acw = $("btn-acw");
+    if (acw) { acw.disabled = msg.reason === "acw"; }
+    if (msg.reason === "acw") { startAcw(null); } else { stopAcw(); }
+    // Messages from the bridge and from the app's own changes may arrive out of order:
+    // re-read the panel (the database is the truth) once the burst is over.
+    schedulePanelRefresh();
+  }
+
+  var refreshTimer = null;
+  function schedulePanelRefresh() {
+    if (refreshTimer) { window.clearTimeout(refreshTimer); }
+    refreshTimer = window.setTimeout(function () { refreshTimer = null; refreshPanel(); }, 250);
+  }
+
+  function refreshPanel() {
+    if (window.htmx && config.panel_url) {
+      window.htmx.ajax("GET", config.panel_url, { target: "#status-panel", swap: "outerHTML" });
+    }
+  }
+
+  // --- after-call work: count down, then post "acw_end" (the server checks too) ---------
+  function startAcw(deadline) {
+    var node = $("acw-countdown");
+    if (!node) { return; }
+    if (acwTimer) { return; }
+    var end = deadline ? deadline * 1000 : Date.now() + config.acw_seconds * 1000;
+    node.hidden = false;
+    function tick() {
+      var left = Math.max(0, Math.ceil((end - Date.now()) / 1000));
+      node.textContent = fmt(labels.acw_left, { s: left });
+      if (left <= 0) {
+        stopAcw();
+        postStatus("acw_end");
+      }
+    }
+    tick();
+    acwTimer = window.setInterval(tick, 500);
+  }
+  function stopAcw() {
+    if (acwTimer) { window.clearInterval(acwTimer); acwTimer = null; }
+    var node = $("acw-countdown");
+    if (node) { node.hidden = true; }
+  }
+  function postStatus(action) {
+    if (!window.htmx) { return; }
+    window.htmx.ajax("POST", config.acw_end_url, {
+      target: "#status-panel", swap: "outerHTML",
+      values: { action: action }, headers: { "X-CSRFToken": csrfToken() }
+    });
+  }
+  function syncAcwFromPanel() {
+    var panel = $("status-panel");
+    if (panel && panel.dataset.reason === "acw") {
+      stopAcw();
+      startAcw(panel.dataset.acwDeadline ? parseInt(panel.dataset.acwDeadline, 10) : null);
+    } else {
+      stopAcw();
+    }
+  }
+  document.body.addEventListener("htmx:afterSwap", function (evt) {
+    if (evt.detail && evt.detail.target && evt.detail.target.id === "status-panel") { syncAcwFromPanel(); }
+  });
+  document.body.addEventListener("htmx:afterSettle", function () {
+    if ($("status-panel") && !acwTimer) { syncAcwFromPanel(); }
+  });
+
+  // --- calls -------------------------------------------------------------------------------
+  function showCall(call, stateText) {
+    var state = $("call-state");
+    if (state) { state.textContent = stateText; state.className = ""; }
+    var caller = $("call-caller");
+    if (caller && call) {
+      var parts = [call.caller_display];
+      if (call.hotline && call.hotline.station) { parts.push(call.hotline.station); }
+      if (call.customer) { parts.push(call.customer.name); }
+      caller.textContent = parts.filter(Boolean).join(" · ");
+    }
+  }
+  function loadPop(call) {
+    if (!call || !call.pop_url) { return; }
+    var pop = $("pop");
+    var already = pop && pop.querySelector("[data-call='" + call.id + "']");
+    if (already && currentCallId === call.id) { return; }
+    currentCallId = call.id;
+    if (window.htmx) {
+      window.htmx.ajax("GET", call.pop_url, { target: "#pop", swap: "innerHTML" });
+    }
+  }
+  function handle(msg) {
+    switch (msg.type) {
+      case "call.offered":
+        showCall(msg.call, labels.offered);
+        if (msg.replay && currentCallId === msg.call.id && document.querySelector("#pop [data-call='" + msg.call.id + "']")) { return; }
+        currentCallId = null;
+        loadPop(msg.call);
+        break;
+      case "call.answered":
+        showCall(msg.call, labels.answered);
+        break;
+      case "call.ended":
+        showCall(msg.call, labels.ended);
+        var outcome = document.getElementById("pop-outcome");
+        if (outcome && currentCallId === msg.call.id) { outcome.textContent = labels.ended; }
+        // An answered call ends: after-call work starts by itself (if configured) for an
+        // agent who was ready; it ends after its countdown, or earlier with "Ready".
+        var panel = $("status-panel");
+        if (config.acw_auto && msg.call.answered_at && panel && panel.dataset.status === "Available") {
+          postStatus("acw");
+        }
+        break;
+      case "agent.status":
+        showStatus(msg);
+        break;
+      case "dial.progress":
+        var node = $("dial-progress");
+        if (node) {
+          var text = labels["stage_" + msg.stage] || msg.stage;
+          node.textContent = fmt(text, { cause: msg.cause || "" });
+          node.dataset.stage = msg.stage;
+        }
+        if (msg.stage === "connected" || msg.stage === "ringing_agent") { showCall(msg.call, text); }
+        if (msg.stage === "connected") { loadPop(msg.call); }
+        break;
+      default:
+        break;
+    }
+  }
+
+  // --- the socket: reconnect with backoff; the server replays the current pop -----------
+  function connect() {
+    if (stopped) { return; }
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    setWsState("connecting", labels.connecting);
+    try {
+      socket = new WebSocket(scheme + window.location.host + config.ws_path);
+    } catch (e) {
+      scheduleReconnect();
+      return;
+    }
+    socket.onopen = function () {
+      attempt = 0;
+      setWsState("open", labels.connected);
+      if (pingTimer) { window.clearInterval(pingTimer); }
+      pingTimer = window.setInterval(function () {
+        if (socket && socket.readyState === WebSocket.OPEN) { socket.send(JSON.stringify({ type: "ping" })); }
+      }, 20000);
+    };
+    socket.onmessage = function (event) {
+      var msg;
+      try { msg = JSON.parse(event.data); } catch (e) { return; }
+      handle(msg);
+    };
+    socket.onclose = function (event) {
+      if (pingTimer) { window.clearInterval(pingTimer); pingTimer = null; }
+      if (event.code === 4403) {
+        stopped = true;
+        setWsState("refused", labels.refused);
+        return;
+      }
+      setWsState("closed", labels.disconnected);
+      scheduleReconnect();
+    };
+    socket.onerror = function () { /* onclose follows */ };
+  }
+  function scheduleReconnect() {
+    if (reconnectTimer || stopped) { return; }
+    var base = Math.min(15000, 500 * Math.pow(2, attempt));
+    var delay = base / 2 + Math.random() * base / 2;
+    attempt += 1;
+    reconnectTimer = window.setTimeout(function () { reconnectTimer = null; connect(); }, delay);
+  }
+
+  // Exposed for tests and debugging (e.g. dropping the socket on purpose).
+  window.tvshopDesktop = {
+    socket: function () { return socket; },
+    drop: function () { if (socket) { socket.close(); } }
+  };
+  var pop = $("pop");
+  if (pop && pop.dataset && config.current_pop_url) { currentCallId = null; }
+  syncAcwFromPanel();
+  connect();
+})();

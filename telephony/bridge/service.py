@@ -1,0 +1,300 @@
+"""The ESL bridge: switch events → domain events → call records → pushes to the desktops.
+
+One :class:`Bridge` per FreeSWITCH node. It owns an :class:`~telephony.esl.ESLClient`
+(``event json`` for the events the records need), and:
+
+1. a consumer task takes events from the client's buffer (the client's own reader only
+   frames bytes and never waits), runs the pure :func:`~telephony.normalize.normalize`, and
+   hands each domain event to :class:`~telephony.bridge.workers.LaneWorkers`, which applies
+   it with :func:`telephony.services.calls.call_apply_event` on a database thread — in
+   arrival order per call, calls in parallel — and then ``group_send``s the messages the
+   change produced from this loop (after the transaction committed);
+2. on every (re)connect, and whenever something was lost (the client's buffer overflowed,
+   an event failed to apply), a resync: ``show channels as json``, ``callcenter_config
+   agent list``, ``callcenter_config queue list`` and each queue's members → calls whose
+   channel is gone are ended, every seat takes the switch's status and state
+   (:func:`telephony.services.calls.calls_resync`), ``agent.status`` is pushed.
+
+Nothing is dropped silently: :attr:`Bridge.stats` counts events, applied, failed, sends
+failed, back-pressure waits, events the client dropped, and resyncs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+
+from django.db import InterfaceError, OperationalError, connection
+
+from telephony import normalize as d
+from telephony.bridge.workers import LaneWorkers
+from telephony.esl.client import ESLClient
+from telephony.esl.errors import ESLError, ProtocolError
+from telephony.esl.parse_callcenter import (
+    parse_agent_list,
+    parse_member_list,
+    parse_queue_list,
+    parse_show_json,
+)
+from telephony.services.calls import (
+    Message,
+    call_apply_event,
+    calls_max_id,
+    calls_resync,
+    send_messages,
+)
+
+logger = logging.getLogger("telephony.bridge")
+
+#: What the call records need (the client adds HEARTBEAT and BACKGROUND_JOB itself).
+EVENT_NAMES = (
+    "CHANNEL_CREATE",
+    "CHANNEL_PROGRESS",
+    "CHANNEL_PROGRESS_MEDIA",
+    "CHANNEL_ANSWER",
+    "CHANNEL_BRIDGE",
+    "CHANNEL_UNBRIDGE",
+    "CHANNEL_HANGUP_COMPLETE",
+    "CUSTOM",
+    "callcenter::info",
+)
+
+#: Domain events that change records (others — heartbeats, queue counts, job results —
+#: are not sent to the database threads at all).
+APPLIED = (*d.CALL_EVENTS, d.AgentStatusChanged, d.AgentStateChanged)
+
+
+def lane_key(event: d.DomainEvent) -> str:
+    """Events with the same key apply in arrival order."""
+    call_uuid = getattr(event, "call_uuid", None)
+    if call_uuid:
+        return call_uuid
+    return f"agent:{getattr(event, 'agent', '')}"
+
+
+def apply_in_thread(event: d.DomainEvent) -> list[Message]:
+    """:func:`call_apply_event` on a database thread; a connection the server dropped is
+    replaced once (persistent connections outlive database restarts that way)."""
+    try:
+        return call_apply_event(event, publish=False)
+    except (InterfaceError, OperationalError):
+        if connection.in_atomic_block:
+            raise
+        connection.close()
+        return call_apply_event(event, publish=False)
+
+
+def _close_connection() -> None:
+    connection.close()
+
+
+@dataclass
+class BridgeStats:
+    events: int = 0
+    domain_events: int = 0
+    resyncs: int = 0
+    resync_failures: int = 0
+    calls_ended_by_resync: int = 0
+    seats_fixed_by_resync: int = 0
+    events_lost: int = 0  # dropped by the ESL client's buffer (then resynchronised)
+
+
+class Bridge:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        password: str,
+        *,
+        workers: int = 4,
+        max_pending: int = 2000,
+        queue_size: int = 50_000,
+        heartbeat_timeout: float | None = 60.0,
+        reconnect_initial: float = 0.5,
+        reconnect_max: float = 10.0,
+        send: Callable[[list[Message]], Awaitable[int]] | None = None,
+        name: str = "bridge",
+    ) -> None:
+        self.name = name
+        self.stats = BridgeStats()
+        self._send = send or send_messages
+        self.client = ESLClient(
+            host,
+            port,
+            password,
+            on_connected=self._on_connected,
+            on_overflow=self._on_overflow,
+            event_format="json",
+            event_names=EVENT_NAMES,
+            heartbeat_timeout=heartbeat_timeout,
+            reconnect_initial=reconnect_initial,
+            reconnect_max=reconnect_max,
+            queue_size=queue_size,
+            name=name,
+        )
+        self.workers = LaneWorkers(
+            apply_in_thread,
+            self._send,
+            workers=workers,
+            max_pending=max_pending,
+            on_failure=self._on_apply_failure,
+            name=f"{name}-db",
+        )
+        self._consumer: asyncio.Task | None = None
+        self._resync_task: asyncio.Task | None = None
+        self._resync_again = False
+        self._resynced = asyncio.Event()
+        self._stopped = False
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.client.start()
+        self._consumer = asyncio.create_task(self._consume(), name=f"{self.name}-consumer")
+
+    async def wait_ready(self, timeout: float | None = None) -> None:
+        """Connected and the first resync done (tests, embedded start-up)."""
+        async with asyncio.timeout(timeout):
+            await self.client.wait_connected()
+            await self._resynced.wait()
+
+    @property
+    def consumer(self) -> asyncio.Task | None:
+        """The task reading events (ends when the client is closed or gives up)."""
+        return self._consumer
+
+    async def run_forever(self) -> None:
+        await self.start()
+        assert self._consumer is not None
+        await self._consumer
+
+    async def stop(self, drain_timeout: float = 5.0) -> None:
+        """Stop reading, let what was read be applied (up to ``drain_timeout``), close."""
+        if self._stopped:
+            return
+        self._stopped = True
+        await self.client.close()
+        if self._consumer is not None:
+            with contextlib.suppress(asyncio.CancelledError, ESLError):
+                await asyncio.wait_for(self._consumer, drain_timeout)
+        if self._resync_task is not None:
+            self._resync_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._resync_task
+        if not await self.workers.drain(drain_timeout):
+            logger.warning("%s: stopped with %d events unapplied", self.name, self.workers.pending)
+        await self.workers.close(_close_connection)
+
+    async def drain(self, timeout: float | None = None) -> bool:
+        """Wait until everything read so far is applied and pushed (tests)."""
+        return await self.workers.drain(timeout)
+
+    def snapshot(self) -> dict:
+        return {
+            **asdict(self.stats),
+            "workers": asdict(self.workers.stats),
+            "pending": self.workers.pending,
+            "esl": asdict(self.client.stats),
+            "buffered": self.client.queued_events,
+        }
+
+    # -- events -----------------------------------------------------------------------------
+
+    async def _consume(self) -> None:
+        try:
+            async for event in self.client:
+                self.stats.events += 1
+                for domain_event in d.normalize(event):
+                    if not isinstance(domain_event, APPLIED):
+                        continue
+                    self.stats.domain_events += 1
+                    await self.workers.wait_for_room()
+                    self.workers.submit(lane_key(domain_event), domain_event)
+        except ESLError as exc:  # the client gave up (wrong password, access denied)
+            logger.error("%s: stopped: %s", self.name, exc)
+            raise
+
+    # -- resync -----------------------------------------------------------------------------
+
+    async def _on_connected(self, client: ESLClient) -> None:
+        await self._resync_now("connected")
+
+    def _on_overflow(self, dropped: int) -> None:
+        self.stats.events_lost = dropped
+        self.request_resync("events dropped by the ESL buffer")
+
+    def _on_apply_failure(self, item: object, exc: BaseException) -> None:
+        self.request_resync(f"an event failed to apply ({type(exc).__name__})")
+
+    def request_resync(self, reason: str) -> None:
+        """Schedule a resync (coalesced: at most one runs, one more follows if asked)."""
+        if self._stopped:
+            return
+        if self._resync_task is not None and not self._resync_task.done():
+            self._resync_again = True
+            return
+        self._resync_task = asyncio.get_running_loop().create_task(self._resync_loop(reason))
+
+    async def _resync_loop(self, reason: str) -> None:
+        while True:
+            self._resync_again = False
+            if self.client.connected:
+                await self._resync_now(reason)
+            if not self._resync_again:
+                return
+            reason = "asked again while resynchronising"
+
+    async def resync(self) -> None:
+        """Resynchronise now (public for tests and operators)."""
+        await self._resync_now("requested")
+
+    async def _resync_now(self, reason: str) -> None:
+        logger.info("%s: resynchronising (%s)", self.name, reason)
+        try:
+            # Events read before the snapshot are applied first, so none of them can
+            # overwrite the snapshot with something older.
+            await self.workers.drain(timeout=10)
+            max_call_id = await self.workers.run_sync(calls_max_id)
+            client = self.client
+            channels = parse_show_json(await client.api("show channels as json"))
+            live = {row.get("uuid", "") for row in channels}
+            live |= {row.get("call_uuid", "") for row in channels}
+            agents = {
+                agent.name: (agent.status, agent.state)
+                for agent in parse_agent_list(await client.api("callcenter_config agent list"))
+            }
+            queues = parse_queue_list(await client.api("callcenter_config queue list"))
+            for queue in queues:
+                members = parse_member_list(
+                    await client.api(f"callcenter_config queue list members {queue['name']}")
+                )
+                live |= {m.session_uuid for m in members if m.session_uuid}
+            live.discard("")
+            result = await self.workers.run_sync(
+                lambda: calls_resync(
+                    live_uuids=live, agents=agents, max_call_id=max_call_id, publish=False
+                )
+            )
+        except (ESLError, ProtocolError, OSError, TimeoutError, KeyError):
+            self.stats.resync_failures += 1
+            logger.exception("%s: resync failed", self.name)
+            return
+        except Exception:
+            self.stats.resync_failures += 1
+            logger.exception("%s: resync failed", self.name)
+            return
+        self.stats.resyncs += 1
+        self.stats.calls_ended_by_resync += result.calls_ended
+        self.stats.seats_fixed_by_resync += result.seats_fixed
+        if result.calls_ended or result.seats_fixed:
+            logger.warning(
+                "%s: resync ended %d stale call(s), corrected %d seat(s)",
+                self.name,
+                result.calls_ended,
+                result.seats_fixed,
+            )
+        await self._send(result.messages)
+        self._resynced.set()
