@@ -257,3 +257,77 @@ async def test_an_agent_idle_past_the_redis_read_timeout_still_gets_the_pop():
         await expect(mine, "call.ended")
         await bridge.drain(5)
         await mine.disconnect()
+
+
+async def test_a_transferred_call_pops_on_the_receiving_agent_with_the_same_customer():
+    # given a known customer talking to 1001 while 1002 is ready
+    world = await db(make_world)()
+    first, second = world["users"]
+    async with switch_and_bridge(sim_config(on_break=("1002@default",))) as (server, bridge):
+        mine, other = await desktop(first), await desktop(second)
+        await expect(mine, "agent.status")
+        await expect(other, "agent.status")
+        uuid = (await server.switch.api(f"sim_inbound {HOTLINE} {KNOWN_CALLER} talk=1000")).split()[
+            1
+        ]
+        assert (await expect(mine, "call.offered"))["call"]["uuid"] == uuid
+        await expect(mine, "call.answered")
+        await server.switch.api("callcenter_config agent set status 1002@default 'Available'")
+
+        # when the first agent's call is transferred to seat 1002
+        assert (await server.switch.api(f"uuid_transfer {uuid} 1002 XML default")).startswith("+OK")
+
+        # then the pop follows the call: same call, same customer card, on the other desktop
+        moved = await expect(other, "call.offered")
+        assert moved["call"]["uuid"] == uuid
+        assert moved["call"]["customer"]["id"] == world["customer"].pk
+        await server.switch.api(f"uuid_kill {uuid}")
+        await bridge.drain(5)
+        await mine.disconnect()
+        await other.disconnect()
+
+    row = await wait_for(lambda: ended(uuid), timeout=5)
+    assert row["transferred"] is True
+    assert row["agent_id"] == second.pk
+
+
+async def test_click_to_dial_progress_reaches_the_dialling_agent():
+    # given agent 1001 on break (so no queue call interferes) with the desktop open
+    world = await db(make_world)()
+    first, second = world["users"]
+    cfg = sim_config(on_break=("1001@default", "1002@default"))
+    async with switch_and_bridge(cfg) as (server, bridge):
+        mine, other = await desktop(first), await desktop(second)
+        await expect(mine, "agent.status")
+        await expect(other, "agent.status")
+        phone_id = await db(lambda: world["customer"].phones.get().pk)()
+        esl = {"host": "127.0.0.1", "port": server.port, "password": PASSWORD, "simulated": False}
+
+        # when the agent clicks the customer's number
+        def dial():
+            from django.test import override_settings
+
+            from telephony.services.dial import dial_customer
+
+            with override_settings(TELEPHONY_ESL=esl, TELEPHONY_DIAL_WAIT_SECONDS=0.2):
+                return dial_customer(user=first, number_or_phone_id=phone_id)
+
+        call = await db(dial)()
+
+        # then the desktop hears: ringing you, dialling the customer, connected, ended
+        stages = []
+        while "ended" not in stages and "failed" not in stages:
+            message = await expect(mine, "dial.progress", timeout=10)
+            assert message["call"]["uuid"] == call.uuid
+            stages.append(message["stage"])
+        assert stages[-1] == "ended", stages
+        assert stages.index("ringing_agent") < stages.index("dialling_customer")
+        assert stages.index("dialling_customer") < stages.index("connected")
+        # and the other agent hears nothing of it
+        assert [m["type"] for m in await messages_within(other, 0.3)] == []
+        await bridge.drain(5)
+        await mine.disconnect()
+        await other.disconnect()
+
+    row = await wait_for(lambda: ended(call.uuid), timeout=5)
+    assert row["outcome"] == CallOutcome.ANSWERED
