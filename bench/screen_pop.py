@@ -193,8 +193,19 @@ async def _relay(ws_port: int, tcp_port: int, stamps: str) -> None:
 
 async def _bridge(esl_port: int, stamps: str, stats: str) -> None:
     from telephony.bridge import Bridge
+    from telephony.services.calls import send_messages
 
-    bridge = Bridge("127.0.0.1", esl_port, PASSWORD, workers=4, max_pending=2000)
+    sent = open(stamps + ".sent", "a", buffering=1)  # noqa: SIM115 - closed with the process
+
+    async def send(messages):  # after the transaction committed, just before group_send
+        messages = list(messages)
+        now = time.time()
+        for _group, message in messages:
+            if message.get("type") == "call.offered":
+                sent.write(f"{message['call']['uuid']} {now:.6f}\n")
+        return await send_messages(messages)
+
+    bridge = Bridge("127.0.0.1", esl_port, PASSWORD, workers=4, max_pending=2000, send=send)
     client = bridge.client
     wanted = client._wanted
     out = open(stamps, "a", buffering=1)  # noqa: SIM115 - closed with the process
@@ -367,6 +378,15 @@ def _measure(offered: set[str], pops: Pops, stamps: Path) -> dict:
             "p99": percentile(latencies, 99),
             "max": max(latencies),
         }
+    sent_path = Path(f"{stamps}.sent")
+    if sent_path.exists():  # the split: read → group_send (bridge), group_send → websocket
+        sent = {u: t for u, t in _read_stamps(sent_path).items() if u in read}
+        bridge = [(t - read[u]) * 1000 for u, t in sent.items()]
+        delivery = [(pops.received[u] - t) * 1000 for u, t in sent.items() if u in pops.received]
+        for label, samples in (("bridge", bridge), ("delivery", delivery)):
+            if samples:
+                out[f"{label}_p50"] = round(percentile(samples, 50), 3)
+                out[f"{label}_p99"] = round(percentile(samples, 99), 3)
     return out
 
 
@@ -448,6 +468,9 @@ async def _run(env: dict, tmp: Path, cookies: list[str], callers: list[str]) -> 
             ],
             "callers": {"patience": 600, "talk_time": TALK},
             "speed": 1.0,
+            # The simulator draws its own legs' uuids from the seed: a fixed seed would
+            # replay the uuids of the previous run's calls, already in the database.
+            "seed": int.from_bytes(os.urandom(4), "big"),
             "heartbeat_interval": 20,
             "password": PASSWORD,
             "port": esl_port,
@@ -509,7 +532,7 @@ async def _run(env: dict, tmp: Path, cookies: list[str], callers: list[str]) -> 
             if saturated and rate > RATES[-1][0]:
                 break
             placed = await _place(esl_port, rate, callers[100:] or callers, n)
-            await _settle(placed, pops, stamps, 30)
+            await _settle(placed, pops, stamps, 60)
             results["system"][rate] = _measure(placed, pops, stamps) | {"calls": n}
             sent = await _floor(tcp_port, rate, n, template)
             await _settle(sent, floor_pops, relay_stamps, 10)
@@ -548,12 +571,14 @@ def main() -> None:
         "TVSHOP_EMBEDDED_TELEPHONY": "0",
         "PYTHONUNBUFFERED": "1",
     }
+    loadavg = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="screen_pop-") as tmp:
         results = asyncio.run(_run(env, Path(tmp), cookies, callers))
         for log in ("daphne.log", "sim.log"):
             text = (Path(tmp) / log).read_text()
             if "Traceback" in text:
                 print(f"--- {log} ---\n{text[-3000:]}")
+    results["loadavg_before"] = loadavg
 
     params = {
         "agents": AGENTS,
@@ -563,13 +588,19 @@ def main() -> None:
         "bridge": "Bridge, 4 db threads, own process",
         "switch": f"simulator, answer {ANSWER_DELAY}s, talk {TALK}s",
         "bridge_stats": results.get("bridge"),
+        "duplicate_pops": results.get("duplicates"),
+        "loadavg_before": results.get("loadavg_before"),
+        "loadavg_after": os.getloadavg(),
     }
     rows = []
     good = []
     for rate, system in results["system"].items():
         floor = results["floor"][rate]
         p = params | {"calls": system["calls"], "rate": rate}
-        lost = system["lost"] + (system["placed"] - system["offered"])
+        # Calls the bridge had not even read an offer for when the wait ended (60 s): not
+        # lost, but not in the percentiles either — reported, and they fail the rate.
+        late = system["placed"] - system["offered"]
+        lost = system["lost"]
         in_goal = rate <= RATES[-1][0]
         p99 = system.get("p99", float("inf"))
         fp99 = floor.get("p99")
@@ -595,7 +626,7 @@ def main() -> None:
                     "ms",
                     floor=fp99,
                     goal=f"< {GOAL_P99_MS:g} ms and <= {GOAL_RATIO:g}x floor p99",
-                    met=p99 < GOAL_P99_MS and bool(fp99) and p99 <= GOAL_RATIO * fp99,
+                    met=p99 < GOAL_P99_MS and bool(fp99) and p99 <= GOAL_RATIO * fp99 and late == 0,
                     params=p | {"floor": floor},
                 )
             )
@@ -607,7 +638,12 @@ def main() -> None:
                     "pops",
                     goal="0 (offers seen by the bridge without a pop)",
                     met=lost == 0,
-                    params=p | {"offered": system["offered"], "placed": system["placed"]},
+                    params=p
+                    | {
+                        "offered": system["offered"],
+                        "placed": system["placed"],
+                        "not_offered_within_60s": late,
+                    },
                 )
             )
         else:
@@ -619,11 +655,11 @@ def main() -> None:
                     "ms",
                     floor=fp99,
                     goal=f"saturation probe: < {SATURATION_P99_MS:g} ms, 0 lost",
-                    met=p99 < SATURATION_P99_MS and lost == 0,
+                    met=p99 < SATURATION_P99_MS and lost == 0 and late == 0,
                     params=p | {"lost": system["lost"], "system": system, "floor": floor},
                 )
             )
-        if p99 < SATURATION_P99_MS and lost == 0:
+        if p99 < SATURATION_P99_MS and lost == 0 and late == 0:
             good.append(rate)
     top = max(good, default=0)
     rows.append(
