@@ -231,3 +231,30 @@ def test_values_are_shown_in_shanghai_time_and_words(client_for, make_user):
     html = response.content.decode()
     assert "<del>2026-03-02 20:30:00</del>" in html and "<ins>2026-03-02 21:00:00</ins>" in html
     assert "<del>Yes</del>" in html and "<ins>No</ins>" in html
+
+
+def test_admin_changes_of_role_permissions_and_users_are_audited(client, make_user):
+    from django.contrib.auth.models import Group, Permission
+
+    admin = make_user("administrator", is_staff=True)
+    client.force_login(admin)
+    finance = Group.objects.get(name="finance")
+    before = set(finance.permissions.values_list("pk", flat=True))
+    extra = Permission.objects.get(content_type__app_label="crm", codename="view_ticket")
+
+    # when an administrator grants finance one more permission in the Django admin
+    response = client.post(
+        reverse("admin:auth_group_change", args=[finance.pk]),
+        {"name": "finance", "permissions": [*before, extra.pk]},
+    )
+    # and deletes a user there
+    victim = make_user("agent")
+    deleted = client.post(reverse("admin:accounts_user_delete", args=[victim.pk]), {"post": "yes"})
+
+    # then both are in the audit log with what changed
+    assert (response.status_code, deleted.status_code) == (302, 302)
+    entry = AuditEntry.objects.get(action="permission", object_id=str(finance.pk))
+    assert "crm.view_ticket" in entry.after["permissions"]
+    assert "crm.view_ticket" not in entry.before["permissions"]
+    gone = AuditEntry.objects.get(action="delete", object_id=str(victim.pk))
+    assert gone.content_type.model == "user" and gone.before["username"] == victim.username

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,11 @@ def roles_sync(*, group_model, permission_model) -> None:
     for role in Role:
         group, _created = group_model.objects.get_or_create(name=role.value)
         if role == Role.ADMINISTRATOR:
-            perms = permission_model.objects.filter(content_type__app_label__in=ADMIN_APPS)
+            # ... and the roles themselves (groups), which they set up in the admin.
+            perms = permission_model.objects.filter(
+                Q(content_type__app_label__in=ADMIN_APPS)
+                | Q(content_type__app_label="auth", content_type__model="group")
+            )
             wanted = [p for p in perms.select_related("content_type")]
             wanted = [
                 p
