@@ -40,6 +40,7 @@ def _crud(app_model: str, *verbs: str) -> list[str]:
 _BASE_DATA_READ = [
     *_crud("catalog.product", "view"),
     *_crud("catalog.gift", "view"),
+    *_crud("catalog.courier", "view"),
     *_crud("media.station", "view"),
     *_crud("media.hotline", "view"),
     *_crud("media.airingslot", "view"),
@@ -59,6 +60,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_BASE_DATA_READ,
         "telephony.use_desktop",
         *_DIAL,
+        *_crud("orders.order", "view", "add", "change"),
+        "orders.give_discount",
     ],
     Role.REVIEWER_FIRST: [
         *_crud("crm.customer", "view", "change"),
@@ -68,6 +71,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_KNOWLEDGE_READ,
         *_BASE_DATA_READ,
         *_DIAL,
+        *_crud("orders.order", "view"),
+        "orders.review_first",
+        "orders.cancel_order",
     ],
     Role.REVIEWER_SECOND: [
         *_crud("crm.customer", "view", "change"),
@@ -77,14 +83,23 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_KNOWLEDGE_READ,
         *_BASE_DATA_READ,
         *_DIAL,
+        *_crud("orders.order", "view"),
+        "orders.review_second",
+        "orders.cancel_order",
+        "orders.merge_order",
     ],
     Role.LOGISTICS: [
         *_crud("crm.customer", "view"),
         *_BASE_DATA_READ,
+        *_crud("orders.order", "view"),
     ],
     Role.FINANCE: [
         *_crud("crm.customer", "view"),
         *_BASE_DATA_READ,
+        *_crud("orders.order", "view"),
+        "orders.export_order",
+        *_crud("orders.payment", "view", "add"),
+        *_crud("orders.orderreturn", "view", "add"),
     ],
     Role.SUPERVISOR: [
         *_crud("crm.customer", "view", "add", "change"),
@@ -104,6 +119,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_DIAL,
         "telephony.view_wallboard",
         *_crud("telephony.seat", "view"),
+        *_crud("orders.order", "view"),
+        "orders.cancel_order",
+        "orders.merge_order",
+        "orders.export_order",
+        *_crud("orders.payment", "view"),
+        *_crud("orders.orderreturn", "view"),
     ],
 }
 

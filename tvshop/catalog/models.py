@@ -77,3 +77,26 @@ class Gift(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} {self.name}"
+
+
+class Courier(models.Model):
+    """A delivery company (快递/送货公司): SF, EMS, ZTO … as data, not code.
+
+    It is base data here, not in ``logistics``, because an order names its one courier
+    (the second review chooses it) and ``orders`` must not depend on ``logistics``; the
+    courier's export template, freight rules and batches live in ``logistics``.
+    """
+
+    code = models.SlugField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    supports_cod = models.BooleanField(_("collects cash on delivery"), default=True)
+    active = models.BooleanField(_("active"), default=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("courier")
+        verbose_name_plural = _("couriers")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
