@@ -410,3 +410,6 @@ class OrderReturnItem(models.Model):
                 name="returnitem_line_xor_gift",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.order_return} × {self.quantity}"
