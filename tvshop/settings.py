@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "orders",
     "logistics",
     "telephony",
+    "telephony.callbacks",
 ]
 
 MIDDLEWARE = [

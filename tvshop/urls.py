@@ -12,7 +12,10 @@ urlpatterns = [
     path("catalog/", include("tvshop.catalog.urls")),
     path("media/", include("tvshop.media.urls")),
     path("crm/", include("crm.urls")),
+    path("orders/", include("orders.urls")),
+    path("logistics/", include("logistics.urls")),
     path("telephony/", include("telephony.urls")),
+    path("callbacks/", include("telephony.callbacks.urls")),
     path("api/", include("tvshop.api.urls")),
     path("admin/", admin.site.urls),
 ]

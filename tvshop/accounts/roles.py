@@ -136,7 +136,17 @@ FULL_PHONE_DEFAULT_ROLES = [Role.LOGISTICS, Role.SUPERVISOR]
 
 # Administrators get every permission of the project's own apps (not "view full phone":
 # that is a choice administrators make per role on the masking page).
-ADMIN_APPS = ["accounts", "audit", "catalog", "media", "crm", "orders", "logistics", "telephony"]
+ADMIN_APPS = [
+    "accounts",
+    "audit",
+    "catalog",
+    "media",
+    "crm",
+    "orders",
+    "logistics",
+    "telephony",
+    "callbacks",
+]
 ADMIN_EXCLUDED = {FULL_PHONE_PERMISSION}
 
 
