@@ -3,7 +3,14 @@ from django.utils.translation import gettext_lazy as _
 
 
 class LogisticsConfig(AppConfig):
-    """Couriers, shipping sheets and tracking imports: filled by the logistics issue (#5)."""
+    """Couriers' templates and rules, shipping batches, tracking and COD imports (#5)."""
 
     name = "logistics"
     verbose_name = _("Logistics")
+
+    def ready(self) -> None:
+        from logistics.services.rules import default_courier_for_province, freight_calculate
+        from orders.hooks import default_courier_provider_set, freight_provider_set
+
+        freight_provider_set(freight_calculate)
+        default_courier_provider_set(default_courier_for_province)

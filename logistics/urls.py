@@ -1,5 +1,20 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from logistics import views
 
 app_name = "logistics"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.batch_list, name="batch_list"),
+    path("batches/<int:pk>/progress/", views.batch_progress, name="batch_progress"),
+    path("batches/<int:pk>/download/", views.batch_download, name="batch_download"),
+    path("batches/<int:pk>/reissue/", views.batch_reissue, name="batch_reissue"),
+    path("imports/", views.import_list, name="import_list"),
+    path("imports/<int:pk>/", views.import_detail, name="import_detail"),
+    path("imports/<int:pk>/progress/", views.import_progress, name="import_progress"),
+    path("imports/<int:pk>/apply/", views.import_apply, name="import_apply"),
+    path("imports/<int:pk>/errors/", views.import_errors, name="import_errors"),
+    path("imports/<int:pk>/report/", views.remittance_report, name="remittance_report"),
+    path("tracking/", views.tracking, name="tracking"),
+    path("statistics/", views.statistics, name="statistics"),
+]

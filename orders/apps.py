@@ -7,3 +7,9 @@ class OrdersConfig(AppConfig):
 
     name = "orders"
     verbose_name = _("Orders")
+
+    def ready(self) -> None:
+        # Points accrue when an order is delivered (a post-transition callback).
+        from orders.services.points import points_hooks_install
+
+        points_hooks_install()

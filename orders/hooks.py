@@ -37,3 +37,36 @@ def freight_for(*, courier_id: int | None, province_code: str, weight_kg: Decima
 
 def default_courier_for(*, province_code: str) -> int | None:
     return None if _default_courier is None else _default_courier(province_code)
+
+
+# call_source(call_uuid) -> {"hotline_id": …, "station_id": …, "customer_id": …} | None
+CallSourceProvider = Callable[[str], dict | None]
+_call_source: CallSourceProvider | None = None
+
+
+def call_source_provider_set(provider: CallSourceProvider | None) -> None:
+    global _call_source
+    _call_source = provider
+
+
+def call_source_for(*, call_uuid: str) -> dict | None:
+    """Where a call came from (hotline, station, customer), for the order taken on it.
+
+    Without an installed provider the telephony call record is read through the app
+    registry (``orders`` does not import ``telephony``); no such app or call: None.
+    """
+    if not call_uuid:
+        return None
+    if _call_source is not None:
+        return _call_source(call_uuid)
+    from django.apps import apps
+
+    try:
+        call_model = apps.get_model("telephony", "Call")
+    except LookupError:
+        return None
+    return (
+        call_model.objects.filter(uuid=call_uuid)
+        .values("hotline_id", "station_id", "customer_id", "agent_id")
+        .first()
+    )

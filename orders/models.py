@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -413,3 +413,33 @@ class OrderReturnItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_return} × {self.quantity}"
+
+
+class DiscountLimit(models.Model):
+    """The largest discount (percent of the goods) a role may give at order entry.
+
+    Administrators edit it in the admin. A user's limit is the highest one among their
+    roles; users without ``orders.give_discount`` may give none, whatever their roles say.
+    """
+
+    group = models.OneToOneField(
+        "auth.Group",
+        verbose_name=_("role"),
+        on_delete=models.CASCADE,
+        related_name="order_discount_limit",
+    )
+    max_percent = models.DecimalField(
+        _("maximum discount (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=ZERO,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+
+    class Meta:
+        verbose_name = _("discount limit")
+        verbose_name_plural = _("discount limits")
+        ordering = ["group__name"]
+
+    def __str__(self) -> str:
+        return f"{self.group} {self.max_percent}%"

@@ -86,6 +86,9 @@ class DesktopConsumer(AsyncJsonWebsocketConsumer):
     async def call_ended(self, message: dict) -> None:
         await self._forward(message)
 
+    async def call_withdrawn(self, message: dict) -> None:
+        await self._forward(message)
+
     async def agent_status(self, message: dict) -> None:
         await self._forward(message)
 

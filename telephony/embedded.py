@@ -143,9 +143,7 @@ async def _main(config, ready: threading.Event) -> None:
     _state.server = server
     port = server.port if server is not None else config.port
     _state.address = {"host": config.host, "port": port, "password": config.password}
-    bridge = Bridge(
-        config.host, port, config.password, workers=1, send=_send_to_web_loop, name="bridge"
-    )
+    bridge = Bridge(config.host, port, config.password, send=_send_to_web_loop, name="bridge")
     _state.bridge = bridge
     await bridge.start()
     ready.set()
@@ -187,6 +185,10 @@ def start(*, timeout: float = 10.0, port: int | None = None, speed: float = 1.0)
         _state.thread.start()
     ready.wait(timeout)
     atexit.register(stop)
+    # The callback dispatcher (no Celery beat in the embedded default).
+    from telephony.callbacks.dispatcher import embedded_loop_start
+
+    embedded_loop_start()
     return True
 
 

@@ -214,3 +214,7 @@ class CallEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.at:%H:%M:%S}"
+
+
+# Permission-carrying proxies of Call (recordings, live-call supervision).
+from telephony.supervision.models import LiveCall, Recording  # noqa: E402, F401

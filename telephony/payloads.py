@@ -41,6 +41,18 @@ def sees_full_phone(user) -> bool:
     return answer
 
 
+def sees_full_phone_cached(user) -> bool | None:
+    """:func:`sees_full_phone` if the answer is cached, else ``None`` (never queries: the
+    bridge builds pops on its event loop when it can)."""
+    if user is None:
+        return False
+    with _cache_lock:
+        hit = _full_phone_cache.get(user.pk)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    return None
+
+
 def forget_full_phone_cache() -> None:
     with _cache_lock:
         _full_phone_cache.clear()
@@ -60,9 +72,11 @@ def _caller_display(number: str, full: bool) -> str:
     return phone_display(number) if full else phone_mask(number)
 
 
-def pop_url(call_id: int) -> str | None:
+def pop_url(call_uuid: str) -> str | None:
+    """The pop's page, by the call's uuid: the bridge pushes a pop before the call's record
+    is written (the page waits briefly for it)."""
     try:
-        return reverse("telephony:call_pop", args=[call_id])
+        return reverse("telephony:call_pop_uuid", args=[call_uuid])
     except NoReverseMatch:  # the desktop's views are not installed (yet)
         return None
 
@@ -92,7 +106,10 @@ def hotline_payload(hotline) -> dict | None:
 
 def call_payload(call, *, user, full_phone: bool | None = None) -> dict:
     """CALL of the contract for ``user`` (the caller's number masked unless ``user`` holds
-    ``crm.view_full_phone``; pass ``full_phone`` to skip the permission check)."""
+    ``crm.view_full_phone``; pass ``full_phone`` to skip the permission check).
+
+    ``id`` is ``None`` in a pop the bridge pushed before the call's record was written; the
+    uuid identifies the call everywhere (``pop_url`` is keyed by it)."""
     full = sees_full_phone(user) if full_phone is None else full_phone
     number = call.caller if call.direction == "inbound" else (call.callee or call.caller)
     return {
@@ -109,7 +126,7 @@ def call_payload(call, *, user, full_phone: bool | None = None) -> dict:
         "ended_at": _iso(call.ended_at),
         "outcome": call.outcome,
         "hangup_cause": call.hangup_cause,
-        "pop_url": pop_url(call.pk),
+        "pop_url": pop_url(call.uuid),
     }
 
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from telephony import views
+from telephony.supervision import views as supervision_views
 
 app_name = "telephony"
 
@@ -11,7 +12,19 @@ urlpatterns = [
     path("desktop/seat/logout/", views.seat_logout, name="seat_logout"),
     path("desktop/status/", views.agent_status, name="agent_status"),
     path("calls/<int:pk>/pop/", views.call_pop, name="call_pop"),
+    path("calls/by-uuid/<str:uuid>/pop/", views.call_pop_uuid, name="call_pop_uuid"),
     path("calls/<int:pk>/pop/customer/", views.pop_customer_create, name="pop_customer_create"),
     path("calls/<int:pk>/transfer/", views.call_transfer, name="call_transfer"),
     path("dial/", views.dial, name="dial"),
+    # supervision (telephony/supervision): wallboard, supervision actions, recordings
+    path("wallboard/", supervision_views.wallboard, name="wallboard"),
+    path("wallboard/snapshot/", supervision_views.wallboard_snapshot, name="wallboard_snapshot"),
+    path("calls/<int:pk>/supervise/", supervision_views.supervise, name="supervise"),
+    path("recordings/", supervision_views.recording_list, name="recording_list"),
+    path("recordings/<int:pk>/play/", supervision_views.recording_stream, name="recording_play"),
+    path(
+        "recordings/<int:pk>/download/",
+        supervision_views.recording_download,
+        name="recording_download",
+    ),
 ]

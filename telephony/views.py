@@ -7,6 +7,8 @@ the fragment showing the message (the fragments let htmx swap 4xx answers in).
 
 from __future__ import annotations
 
+import time
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
@@ -83,6 +85,12 @@ def _labels() -> dict:
         "stage_ended": _("Call ended"),
         "stage_failed": _("Dial failed: %(cause)s"),
         "no_seat": _("No seat"),
+        "no_call": _("No call"),
+        "withdrawn": _("The call left you before it was answered."),
+        "withdrawn_rona": _("Not answered in time: the call went to the next agent."),
+        "withdrawn_not_answered": _("Not answered: the call went to the next agent."),
+        "withdrawn_caller_hung_up": _("The caller hung up while your phone rang."),
+        "withdrawn_transferred": _("The call was transferred away."),
     }
 
 
@@ -106,6 +114,7 @@ def desktop(request):
                 "current_pop_url": (
                     reverse("telephony:call_pop", args=[call.pk]) if call is not None else ""
                 ),
+                "current_call_uuid": call.uuid if call is not None else "",
                 "labels": _labels(),
             },
         }
@@ -268,6 +277,31 @@ def _load_call(request, pk: int) -> Call:
 def call_pop(request, pk: int):
     """The screen pop of one call (htmx fragment): its agent or a supervisor only."""
     call = _load_call(request, pk)
+    return render(request, "telephony/includes/pop.html", _pop_context(request, call))
+
+
+#: How long the pop page waits for a call's record when the bridge pushed the pop before
+#: writing it (it writes within milliseconds; seconds only under a burst).
+POP_WAIT_SECONDS = 3.0
+POP_WAIT_STEP = 0.05
+
+
+@login_required
+@require_GET
+def call_pop_uuid(request, uuid: str):
+    """The screen pop by the call's uuid (the URL in ``call.offered``). The bridge pushes the
+    pop straight from the switch's event and writes the call's record behind it, so the
+    record (with this agent on it) may be a few milliseconds behind: wait for it briefly."""
+    deadline = time.monotonic() + POP_WAIT_SECONDS
+    while True:
+        call = services.pop_call_by_uuid(uuid)
+        if call is not None and services.may_see_call(request.user, call):
+            break
+        if time.monotonic() >= deadline:
+            if call is None:
+                raise Http404
+            raise PermissionDenied
+        time.sleep(POP_WAIT_STEP)
     return render(request, "telephony/includes/pop.html", _pop_context(request, call))
 
 

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "logistics",
     "telephony",
     "telephony.callbacks",
+    "tvshop.reports",
 ]
 
 MIDDLEWARE = [
@@ -144,6 +145,11 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Callback dispatcher (telephony/callbacks): every 10 s by beat; in the embedded default a
+# loop in the web process runs it instead (telephony.callbacks.dispatcher).
+CELERY_BEAT_SCHEDULE = {
+    "callbacks-dispatch": {"task": "callbacks.dispatch", "schedule": 10.0},
+}
 
 # --- auth -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -235,6 +241,12 @@ SPECTACULAR_SETTINGS = {
         "SalutationEnum": "crm.choices.Salutation",
         "ContactChannelEnum": "crm.choices.ContactChannel",
         "ScriptStageEnum": "crm.choices.ScriptStage",
+        # orders API (payments, returns, merges)
+        "OrderStatusEnum": "orders.choices.OrderStatus",
+        "PaymentStatusEnum": "orders.choices.PaymentStatus",
+        "PaymentMethodEnum": "orders.choices.PaymentMethod",
+        "PaymentChannelEnum": "orders.choices.PaymentChannel",
+        "ReturnReasonEnum": "orders.choices.ReturnReason",
     },
 }
 
@@ -257,6 +269,24 @@ TELEPHONY_DEFAULT_CALLER_ID = "4008001234"
 # How long a click-to-dial request waits for a fast verdict (phone not registered, switch
 # refuses) before answering "ringing you"; later outcomes arrive as dial.progress messages.
 TELEPHONY_DIAL_WAIT_SECONDS = 1.0
+# Callbacks (回电管理): dispatcher gate, retries (号码回收) and priority weights; every key
+# is optional (defaults and meaning in telephony/callbacks/services.py DEFAULTS).
+CALLBACKS = {
+    "MIN_IDLE_AGENTS": 1,
+    "MAX_ATTEMPTS": 3,
+    "RETRY_BASE_SECONDS": 300,
+}
+# Supervision (telephony/supervision): trunk channels in total (3 E1 = 90), the service-level
+# target (answered within N seconds of queueing), how often the wallboard re-sends its
+# snapshot, how long a supervision command waits for the switch's verdict, and where
+# recordings are: the folder the app reads, and the prefix of the paths the switch reports
+# (re-rooted into that folder; e.g. /var/lib/freeswitch/recordings).
+TELEPHONY_TRUNK_CAPACITY = 90
+TELEPHONY_SERVICE_LEVEL_SECONDS = 20
+TELEPHONY_WALLBOARD_REFRESH_SECONDS = 15.0
+TELEPHONY_SUPERVISE_WAIT_SECONDS = 2.0
+TELEPHONY_RECORDINGS_ROOT = VAR_DIR / "recordings"
+TELEPHONY_RECORDINGS_SWITCH_PREFIX = ""
 
 IMPORT_EXPORT_SKIP_ADMIN_ACTION_EXPORT_UI = False
 
@@ -264,6 +294,13 @@ TVSHOP = {
     # Days within which an unshipped order of the same customer/phone/address warns.
     "DUPLICATE_ORDER_DAYS": 7,
 }
+
+# Order entry (orders.services.entry): the duplicate-order window in days, the total from
+# which an order is flagged "large amount" for the reviewers (CNY), and how long after an
+# airing ends orders are still attributed to it (minutes).
+ORDERS_DUPLICATE_DAYS = TVSHOP["DUPLICATE_ORDER_DAYS"]
+ORDERS_LARGE_AMOUNT = "2000.00"
+ORDERS_SLOT_GRACE_MINUTES = 30
 
 LOGGING = {
     "version": 1,

@@ -64,6 +64,18 @@ TRANSITIONS: dict[tuple[str, str], Move] = {
 # An agent may withdraw (cancel) their own order while nobody has reviewed it yet.
 OWN_ORDER_CANCEL_FROM = {S.SUBMITTED, S.REJECTED}
 
+# Called inside the transition's transaction, after the status change is saved and
+# recorded: ``callback(order=, from_status=, to_status=, actor=)``. Apps register in
+# ``AppConfig.ready`` (points accrual on delivery); a DomainError raised rolls it all back.
+_AFTER_TRANSITION: list = []
+
+
+def on_transition(callback):
+    """Register ``callback`` to run after every status change (idempotent)."""
+    if callback not in _AFTER_TRANSITION:
+        _AFTER_TRANSITION.append(callback)
+    return callback
+
 
 def allowed_next(status: str) -> list[str]:
     return [to for (before, to) in TRANSITIONS if before == status]
@@ -167,6 +179,8 @@ def order_transition(
             after={"status": to_status, **({"reason": reason} if reason else {})},
             note=note,
         )
+        for callback in _AFTER_TRANSITION:
+            callback(order=order, from_status=before, to_status=to_status, actor=actor)
     return order
 
 

@@ -12,7 +12,7 @@
   var pingTimer = null;
   var reconnectTimer = null;
   var acwTimer = null;
-  var currentCallId = null;
+  var currentCallId = null; // the uuid of the call whose pop is shown
   var stopped = false;
 
   function $(id) { return document.getElementById(id); }
@@ -137,23 +137,49 @@
       caller.textContent = parts.filter(Boolean).join(" · ");
     }
   }
+  // Pops are keyed by the call's uuid: the bridge pushes one before the call's record is
+  // written (its page waits for the record), so the call may have no id yet.
+  function popShown(uuid) {
+    return !!document.querySelector("#pop [data-uuid='" + uuid + "']");
+  }
   function loadPop(call) {
     if (!call || !call.pop_url) { return; }
-    var pop = $("pop");
-    var already = pop && pop.querySelector("[data-call='" + call.id + "']");
-    if (already && currentCallId === call.id) { return; }
-    currentCallId = call.id;
+    if (currentCallId === call.uuid && popShown(call.uuid)) { return; }
+    currentCallId = call.uuid;
     if (window.htmx) {
       window.htmx.ajax("GET", call.pop_url, { target: "#pop", swap: "innerHTML" });
     }
+  }
+  // The call left this agent before it was answered (no answer in time, the caller hung up,
+  // transferred away): the pop goes, the page is ready for the next call.
+  function withdrawPop(msg) {
+    if (!msg.call || currentCallId !== msg.call.uuid) { return; }
+    currentCallId = null;
+    var pop = $("pop");
+    if (pop) {
+      pop.innerHTML = "";
+      var note = document.createElement("p");
+      note.className = "muted pop-empty pop-withdrawn";
+      note.id = "pop-withdrawn";
+      note.dataset.reason = msg.reason || "";
+      note.textContent = labels["withdrawn_" + msg.reason] || labels.withdrawn || "";
+      pop.appendChild(note);
+    }
+    var state = $("call-state");
+    if (state) { state.textContent = labels.no_call || ""; }
+    var caller = $("call-caller");
+    if (caller) { caller.textContent = ""; }
   }
   function handle(msg) {
     switch (msg.type) {
       case "call.offered":
         showCall(msg.call, labels.offered);
-        if (msg.replay && currentCallId === msg.call.id && document.querySelector("#pop [data-call='" + msg.call.id + "']")) { return; }
+        if (msg.replay && currentCallId === msg.call.uuid && popShown(msg.call.uuid)) { return; }
         currentCallId = null;
         loadPop(msg.call);
+        break;
+      case "call.withdrawn":
+        withdrawPop(msg);
         break;
       case "call.answered":
         showCall(msg.call, labels.answered);
@@ -161,7 +187,7 @@
       case "call.ended":
         showCall(msg.call, labels.ended);
         var outcome = document.getElementById("pop-outcome");
-        if (outcome && currentCallId === msg.call.id) { outcome.textContent = labels.ended; }
+        if (outcome && currentCallId === msg.call.uuid) { outcome.textContent = labels.ended; }
         // An answered call ends: after-call work starts by itself (if configured) for an
         // agent who was ready; it ends after its countdown, or earlier with "Ready".
         var panel = $("status-panel");
@@ -237,7 +263,7 @@
     drop: function () { if (socket) { socket.close(); } }
   };
   var pop = $("pop");
-  if (pop && pop.dataset && config.current_pop_url) { currentCallId = null; }
+  if (pop && pop.dataset && config.current_pop_url) { currentCallId = config.current_call_uuid || null; }
   syncAcwFromPanel();
   connect();
 })();

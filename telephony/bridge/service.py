@@ -1,14 +1,19 @@
-"""The ESL bridge: switch events → domain events → call records → pushes to the desktops.
+"""The ESL bridge: switch events → domain events → screen pops, call records, pushes.
 
 One :class:`Bridge` per FreeSWITCH node. It owns an :class:`~telephony.esl.ESLClient`
 (``event json`` for the events the records need), and:
 
 1. a consumer task takes events from the client's buffer (the client's own reader only
-   frames bytes and never waits), runs the pure :func:`~telephony.normalize.normalize`, and
-   hands each domain event to :class:`~telephony.bridge.workers.LaneWorkers`, which applies
-   it with :func:`telephony.services.calls.call_apply_event` on a database thread — in
-   arrival order per call, calls in parallel — and then ``group_send``s the messages the
-   change produced from this loop (after the transaction committed);
+   frames bytes and never waits) and runs the pure :func:`~telephony.normalize.normalize`;
+   each domain event goes
+   a. to the :class:`~telephony.bridge.pops.PopDesk`, which looks the caller up when the
+      call appears and sends ``call.offered`` the moment the offer is read — the pop never
+      waits for records;
+   b. to the :class:`~telephony.bridge.workers.BatchWriter`, which writes the records behind
+      it: everything read so far, in arrival order, in one transaction per batch
+      (:func:`telephony.services.calls.calls_apply_batch`), then ``group_send``s the messages
+      the batch produced (after the commit) — and an offer's pop only if the PopDesk could
+      not send it;
 2. on every (re)connect, and whenever something was lost (the client's buffer overflowed,
    an event failed to apply), a resync: ``show channels as json``, ``callcenter_config
    agent list``, ``callcenter_config queue list`` and each queue's members → calls whose
@@ -30,7 +35,8 @@ from dataclasses import asdict, dataclass
 from django.db import InterfaceError, OperationalError, connection
 
 from telephony import normalize as d
-from telephony.bridge.workers import LaneWorkers
+from telephony.bridge.pops import PopDesk
+from telephony.bridge.workers import BatchWriter
 from telephony.esl.client import ESLClient
 from telephony.esl.errors import ESLError, ProtocolError
 from telephony.esl.parse_callcenter import (
@@ -42,6 +48,7 @@ from telephony.esl.parse_callcenter import (
 from telephony.services.calls import (
     Message,
     call_apply_event,
+    calls_apply_batch,
     calls_max_id,
     calls_resync,
     send_messages,
@@ -87,6 +94,18 @@ def apply_in_thread(event: d.DomainEvent) -> list[Message]:
         return call_apply_event(event, publish=False)
 
 
+def apply_batch_in_thread(events: list[d.DomainEvent], customers=None):
+    """:func:`calls_apply_batch` (offers held back) on the writer's thread, with the same
+    one retry after a dropped connection."""
+    try:
+        return calls_apply_batch(events, customers=customers, hold_offers=True)
+    except (InterfaceError, OperationalError):
+        if connection.in_atomic_block:
+            raise
+        connection.close()
+        return calls_apply_batch(events, customers=customers, hold_offers=True)
+
+
 def _close_connection() -> None:
     connection.close()
 
@@ -109,8 +128,9 @@ class Bridge:
         port: int,
         password: str,
         *,
-        workers: int = 4,
-        max_pending: int = 2000,
+        workers: int | None = None,  # accepted for old callers: one writer thread now
+        max_pending: int = 20_000,
+        max_batch: int = 1000,
         queue_size: int = 50_000,
         heartbeat_timeout: float | None = 60.0,
         reconnect_initial: float = 0.5,
@@ -135,11 +155,12 @@ class Bridge:
             queue_size=queue_size,
             name=name,
         )
-        self.workers = LaneWorkers(
-            apply_in_thread,
-            self._send,
-            workers=workers,
+        self.pops = PopDesk(self._send, name=name)
+        self.workers = BatchWriter(
+            self._apply_batch,
+            self._publish,
             max_pending=max_pending,
+            max_batch=max_batch,
             on_failure=self._on_apply_failure,
             name=f"{name}-db",
         )
@@ -187,6 +208,7 @@ class Bridge:
         if not await self.workers.drain(drain_timeout):
             logger.warning("%s: stopped with %d events unapplied", self.name, self.workers.pending)
         await self.workers.close(_close_connection)
+        self.pops.close()
 
     async def drain(self, timeout: float | None = None) -> bool:
         """Wait until everything read so far is applied and pushed (tests)."""
@@ -195,7 +217,8 @@ class Bridge:
     def snapshot(self) -> dict:
         return {
             **asdict(self.stats),
-            "workers": asdict(self.workers.stats),
+            "writer": asdict(self.workers.stats),
+            "pops": asdict(self.pops.stats),
             "pending": self.workers.pending,
             "esl": asdict(self.client.stats),
             "buffered": self.client.queued_events,
@@ -211,11 +234,27 @@ class Bridge:
                     if not isinstance(domain_event, APPLIED):
                         continue
                     self.stats.domain_events += 1
+                    self.pops.observe(domain_event)  # the pop goes out now, records follow
                     await self.workers.wait_for_room()
-                    self.workers.submit(lane_key(domain_event), domain_event)
+                    self.workers.submit(domain_event)
         except ESLError as exc:  # the client gave up (wrong password, access denied)
             logger.error("%s: stopped: %s", self.name, exc)
             raise
+
+    def _apply_batch(self, events: list[d.DomainEvent]):
+        return apply_batch_in_thread(events, self.pops.customers)
+
+    async def _publish(self, events: list[d.DomainEvent], result) -> int:
+        """After a batch committed: its messages, and the pop of each offer the PopDesk did
+        not send (so a failure there costs latency, never the pop)."""
+        messages, held = result
+        failed = await self._send(messages) if messages else 0
+        for event in events:
+            if isinstance(event, d.CallOffered):
+                popped = await self.pops.settle(event.key)
+                if not popped and held.get(event.key):
+                    failed += await self._send(held[event.key])
+        return failed
 
     # -- resync -----------------------------------------------------------------------------
 
@@ -296,5 +335,6 @@ class Bridge:
                 result.calls_ended,
                 result.seats_fixed,
             )
+        self.pops.forget_seats()
         await self._send(result.messages)
         self._resynced.set()

@@ -34,7 +34,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from asgiref.sync import async_to_sync
@@ -115,6 +116,141 @@ def call_apply_event(domain_event: d.DomainEvent, *, publish: bool = True) -> li
     return messages
 
 
+# -- batches (the bridge's write-behind) ------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Batch:
+    """What :func:`calls_apply_batch` holds while it applies many events in one transaction:
+    the calls and seats of the batch (loaded once, locked), the keys already applied, and the
+    writes it makes at the end (one bulk insert per table, one bulk update per table)."""
+
+    customers: Mapping[str, object]
+    hold_offers: bool
+    calls: dict[str, Call | None] = dataclasses.field(default_factory=dict)
+    seen: set[str] = dataclasses.field(default_factory=set)
+    events: list[CallEvent] = dataclasses.field(default_factory=list)
+    kinds: set[tuple[int, str]] = dataclasses.field(default_factory=set)
+    dirty_calls: dict[str, set[str]] = dataclasses.field(default_factory=dict)
+    seats: dict[str, Seat | None] = dataclasses.field(default_factory=dict)
+    seat_seen: set[str] = dataclasses.field(default_factory=set)
+    changes: list[AgentStatusChange] = dataclasses.field(default_factory=list)
+    dirty_seats: dict[str, set[str]] = dataclasses.field(default_factory=dict)
+    holders: dict[str, tuple] = dataclasses.field(default_factory=dict)
+    hotlines: dict[str, Hotline | None] = dataclasses.field(default_factory=dict)
+    offers: dict[str, list[Message]] = dataclasses.field(default_factory=dict)
+
+
+_local = threading.local()
+
+
+def _batch() -> _Batch | None:
+    return getattr(_local, "batch", None)
+
+
+def _save(call: Call, fields: list[str]) -> None:
+    batch = _batch()
+    if batch is None:
+        call.save(update_fields=fields)
+    else:
+        batch.dirty_calls.setdefault(call.uuid, set()).update(fields)
+
+
+def _preload(batch: _Batch, events: list[d.DomainEvent]) -> None:
+    """Load (and lock, in a fixed order) the batch's calls and seats; read which of its
+    events were applied before. Three to five queries for the whole batch."""
+    uuids = {e.call_uuid for e in events if getattr(e, "call_uuid", None)}
+    call_keys = [e.key for e in events if getattr(e, "call_uuid", None)]
+    if uuids:
+        calls = (
+            Call.objects.select_related(
+                "hotline__station", "hotline__product", "customer", "seat", "agent"
+            )
+            .select_for_update(of=("self",))
+            .filter(uuid__in=uuids)
+            .order_by("pk")
+        )
+        batch.calls = {uuid: None for uuid in uuids}
+        batch.calls.update((call.uuid, call) for call in calls)
+        batch.seen = set(CallEvent.objects.filter(key__in=call_keys).values_list("key", flat=True))
+    agent_events = [e for e in events if isinstance(e, d.AgentStatusChanged | d.AgentStateChanged)]
+    if agent_events:
+        names = {e.agent for e in agent_events}
+        extensions = {_split_agent(name)[0] for name in names}
+        seats = (
+            Seat.objects.annotate(
+                holder_id=Subquery(
+                    SeatSession.objects.filter(seat=OuterRef("pk"), ended_at=None).values(
+                        "user_id"
+                    )[:1]
+                )
+            )
+            .filter(extension__in=extensions)
+            .select_for_update(of=("self",))
+            .order_by("pk")
+        )
+        batch.seats = {name: None for name in names}
+        batch.seats.update((seat.cc_agent, seat) for seat in seats if seat.cc_agent in names)
+        batch.seat_seen = set(
+            AgentStatusChange.objects.filter(
+                event_key__in=[e.key for e in agent_events]
+            ).values_list("event_key", flat=True)
+        )
+
+
+def _flush(batch: _Batch) -> None:
+    """The batch's writes: events and status changes in one insert each (a key already there
+    is skipped), calls and seats in one update each."""
+    if batch.events:
+        CallEvent.objects.bulk_create(batch.events, ignore_conflicts=True)
+    if batch.dirty_calls:
+        fields = sorted(set().union(*batch.dirty_calls.values()))
+        calls = [batch.calls[uuid] for uuid in batch.dirty_calls]
+        Call.objects.bulk_update(calls, fields)
+    if batch.changes:
+        AgentStatusChange.objects.bulk_create(batch.changes, ignore_conflicts=True)
+    if batch.dirty_seats:
+        fields = sorted(set().union(*batch.dirty_seats.values()))
+        Seat.objects.bulk_update([batch.seats[name] for name in batch.dirty_seats], fields)
+
+
+def calls_apply_batch(
+    events: list[d.DomainEvent],
+    *,
+    customers: Mapping[str, object] | None = None,
+    hold_offers: bool = False,
+) -> tuple[list[Message], dict[str, list[Message]]]:
+    """Apply many domain events in arrival order in **one** transaction (the bridge's
+    write-behind); the same records and messages as :func:`call_apply_event` per event.
+
+    The calls and seats the events touch are read once (locked), the keys already applied
+    once; event rows and status changes are inserted in one statement each (a key already
+    there is skipped: idempotent), calls and seats updated in one statement each.
+
+    ``customers``: customers the bridge already looked up, by call uuid (``None``: nobody
+    owns the number), so a new call's record does not look them up again.
+    ``hold_offers``: the ``call.offered`` of an offer is returned separately, by the offer's
+    event key (the bridge pushed the pop already and sends it only if that failed).
+    Returns ``(messages, held offers)``. Raises if any event fails (nothing is written):
+    the caller then applies the events one by one.
+    """
+    handled = [e for e in events if type(e) in _HANDLERS]
+    batch = _Batch(customers=customers or {}, hold_offers=hold_offers)
+    if not handled:
+        return [], {}
+    out: list[Message] = []
+    _local.batch = batch
+    try:
+        with transaction.atomic():
+            _preload(batch, handled)
+            for event in handled:
+                _HANDLERS[type(event)](event, out)
+            _flush(batch)
+    finally:
+        _local.batch = None
+    return out, batch.offers
+
+
 # -- helpers -----------------------------------------------------------------------------------
 
 
@@ -136,6 +272,22 @@ def _event_data(event: d.DomainEvent) -> dict:
 
 def _load_call(uuid: str, key: str, **filters) -> Call | None:
     """The call (locked) with what a pop shows, and ``seen``: this event already applied."""
+    batch = _batch()
+    if batch is not None:
+        if uuid not in batch.calls:
+            batch.calls[uuid] = (
+                Call.objects.select_related(
+                    "hotline__station", "hotline__product", "customer", "seat", "agent"
+                )
+                .select_for_update(of=("self",))
+                .filter(uuid=uuid)
+                .first()
+            )
+        call = batch.calls[uuid]
+        if call is None or any(getattr(call, f) != v for f, v in filters.items()):
+            return None
+        call.seen = key in batch.seen
+        return call
     return (
         Call.objects.select_related(
             "hotline__station", "hotline__product", "customer", "seat", "agent"
@@ -148,13 +300,20 @@ def _load_call(uuid: str, key: str, **filters) -> Call | None:
 
 
 def _record(call: Call, event: d.DomainEvent, kind: str | None = None) -> None:
-    CallEvent.objects.create(
+    row = CallEvent(
         call=call,
         key=event.key,
         kind=kind or type(event).__name__,
         at=_at(event),
         data=_event_data(event),
     )
+    batch = _batch()
+    if batch is None:
+        row.save(force_insert=True)
+        return
+    batch.events.append(row)
+    batch.seen.add(row.key)
+    batch.kinds.add((call.pk, row.kind))
 
 
 def _split_agent(cc_agent: str) -> tuple[str, str]:
@@ -166,6 +325,17 @@ def _seat_and_user(cc_agent: str | None):
     """The seat of a mod_callcenter agent and the user logged into it (one query)."""
     if not cc_agent:
         return None, None
+    batch = _batch()
+    if batch is not None:
+        if cc_agent not in batch.holders:
+            batch.holders[cc_agent] = seat_holder(cc_agent)
+        return batch.holders[cc_agent]
+    return seat_holder(cc_agent)
+
+
+def seat_holder(cc_agent: str):
+    """``(seat, user)`` of a mod_callcenter agent: the seat and the user logged into it now
+    (one query; ``(None, None)`` for an unknown seat, ``(seat, None)`` if nobody is in it)."""
     extension, domain = _split_agent(cc_agent)
     session = (
         SeatSession.objects.select_related("seat", "user")
@@ -192,6 +362,17 @@ def _seat_and_user_of_channel(channel: str | None):
 def _hotline(number: str) -> Hotline | None:
     if not number:
         return None
+    batch = _batch()
+    if batch is not None and number in batch.hotlines:
+        return batch.hotlines[number]
+    hotline = hotline_by_number(number)
+    if batch is not None:
+        batch.hotlines[number] = hotline
+    return hotline
+
+
+def hotline_by_number(number: str) -> Hotline | None:
+    """The active hotline with this number, its station and product joined."""
     return (
         Hotline.objects.select_related("station", "product")
         .filter(number=number, active=True)
@@ -199,8 +380,12 @@ def _hotline(number: str) -> Hotline | None:
     )
 
 
-def _caller(raw: str) -> str:
+def normalise_caller(raw: str) -> str:
+    """The caller's number as a call record keeps it (E.164 when it is a phone number)."""
     return (phone_lookup_key(raw) or raw or "")[:32]
+
+
+_caller = normalise_caller
 
 
 def _summary_messages(call: Call, out: list[Message]) -> None:
@@ -217,12 +402,29 @@ def _to_agent(call: Call, user, kind: str, out: list[Message], **extra) -> None:
     )
 
 
+def _withdraw(call: Call, user, reason: str, out: list[Message]) -> None:
+    """``call.withdrawn`` to ``user``: the call offered to them has left them (RONA, the
+    caller hung up while it rang, transferred away); the desktop removes the pop."""
+    if user is None:
+        return
+    message = {
+        "type": "call.withdrawn",
+        "reason": reason,
+        "call": {"id": call.pk, "uuid": call.uuid},
+    }
+    out.append((agent_group(user.pk), message))
+
+
 def _create_inbound(
     *, uuid: str, caller: str, dialled: str, at: datetime, hotline: Hotline | None
 ) -> Call:
     """A new inbound call record: hotline → station and queue, the customer (the one
     lookup of the call), and the day's lead for the number."""
-    customer = customer_find_by_phone(caller) if caller else None
+    batch = _batch()
+    if batch is not None and uuid in batch.customers:
+        customer = batch.customers[uuid]  # the bridge looked it up for the pop
+    else:
+        customer = customer_find_by_phone(caller) if caller else None
     call = Call.objects.create(
         uuid=uuid,
         direction=INBOUND,
@@ -245,6 +447,8 @@ def _create_inbound(
         except DomainError as exc:  # anonymous or unusable number: no lead, still a call
             logger.info("no lead for call %s from %r: %s", uuid, caller, exc)
     call.seen = False
+    if batch is not None:
+        batch.calls[uuid] = call
     return call
 
 
@@ -300,7 +504,7 @@ def _call_queued(event: d.CallQueued, out: list[Message]) -> None:
     if call.queued_at is None:
         call.queued_at = _at(event)
     call.queue = event.queue[:50]
-    call.save(update_fields=["queued_at", "queue"])
+    _save(call, ["queued_at", "queue"])
     _summary_messages(call, out)
 
 
@@ -315,8 +519,15 @@ def _call_offered(event: d.CallOffered, out: list[Message]) -> None:
     call.agent = user
     if not call.queue:
         call.queue = event.queue[:50]
-    call.save(update_fields=["offered_at", "seat", "agent", "queue"])
-    _to_agent(call, user, "call.offered", out, replay=False)
+    _save(call, ["offered_at", "seat", "agent", "queue"])
+    batch = _batch()
+    if batch is not None and batch.hold_offers:
+        # The bridge pushed this pop already, straight from the event (telephony.bridge.pops);
+        # it sends this copy only if that failed.
+        batch.offers[event.key] = held = []
+        _to_agent(call, user, "call.offered", held, replay=False)
+    else:
+        _to_agent(call, user, "call.offered", out, replay=False)
     _summary_messages(call, out)
 
 
@@ -325,9 +536,20 @@ def _ring_no_answer(event: d.RingNoAnswer, out: list[Message]) -> None:
     if call is None or call.seen:
         return
     _record(call, event)
+    fields = []
     if event.rona:
         call.ring_no_answer_count += 1
-        call.save(update_fields=["ring_no_answer_count"])
+        fields.append("ring_no_answer_count")
+    # The offer leaves this agent (the queue tries the next one): the pop goes away, and the
+    # call is nobody's until it is offered again.
+    seat, user = _seat_and_user(event.agent)
+    if seat is not None and call.seat_id == seat.pk:
+        user = call.agent
+        call.seat, call.agent = None, None
+        fields += ["seat", "agent"]
+    _withdraw(call, user, "rona" if event.rona else "not_answered", out)
+    if fields:
+        _save(call, fields)
     _summary_messages(call, out)
 
 
@@ -348,9 +570,7 @@ def _call_answered(event: d.CallAnswered, out: list[Message]) -> None:
         call.queued_at = event.queued_at
     if call.queued_at is not None and call.answered_at >= call.queued_at:
         call.wait_seconds = round((call.answered_at - call.queued_at).total_seconds())
-    call.save(
-        update_fields=["answered_at", "offered_at", "queued_at", "wait_seconds", "seat", "agent"]
-    )
+    _save(call, ["answered_at", "offered_at", "queued_at", "wait_seconds", "seat", "agent"])
     _to_agent(call, user, "call.answered", out)
     _summary_messages(call, out)
 
@@ -362,7 +582,7 @@ def _agent_call_ended(event: d.AgentCallEnded, out: list[Message]) -> None:
     _record(call, event)
     if call.talk_seconds is None and event.talk_seconds is not None:
         call.talk_seconds = event.talk_seconds
-        call.save(update_fields=["talk_seconds"])
+        _save(call, ["talk_seconds"])
 
 
 def _call_transferred(event: d.CallTransferred, out: list[Message]) -> None:
@@ -372,6 +592,7 @@ def _call_transferred(event: d.CallTransferred, out: list[Message]) -> None:
     _record(call, event)
     call.transferred = True
     fields = ["transferred"]
+    previous = call.agent
     if event.to_queue:
         call.queue = event.to_queue[:50]
         fields.append("queue")
@@ -380,7 +601,12 @@ def _call_transferred(event: d.CallTransferred, out: list[Message]) -> None:
         call.seat, call.agent = seat, user
         call.offered_at = _at(event)
         fields += ["seat", "agent", "offered_at"]
-    call.save(update_fields=fields)
+    elif event.to_queue:
+        call.seat, call.agent = None, None  # back in a queue: nobody's until offered again
+        fields += ["seat", "agent"]
+    if previous is not None and call.agent_id != previous.pk:
+        _withdraw(call, previous, "transferred", out)
+    _save(call, fields)
     if seat is not None:
         # the pop follows the call to the receiving agent
         _to_agent(call, user, "call.offered", out, replay=False)
@@ -400,7 +626,7 @@ def _call_dequeued(event: d.CallDequeued, out: list[Message]) -> None:
         call.wait_seconds = event.wait_seconds
         fields.append("wait_seconds")
     if fields:
-        call.save(update_fields=fields)
+        _save(call, fields)
 
 
 def _call_ended(event: d.CallEnded, out: list[Message]) -> None:
@@ -419,8 +645,9 @@ def _call_ended(event: d.CallEnded, out: list[Message]) -> None:
         call.answered_at = event.bridged_at
     if not call.queue and event.queue:
         call.queue = event.queue[:50]
-    call.save(
-        update_fields=[
+    _save(
+        call,
+        [
             "ended_at",
             "hangup_cause",
             "outcome",
@@ -428,13 +655,17 @@ def _call_ended(event: d.CallEnded, out: list[Message]) -> None:
             "wait_seconds",
             "answered_at",
             "queue",
-        ]
+        ],
     )
     if call.direction == OUTBOUND:
         failed = event.outcome != CallOutcome.ANSWERED
         cause = event.originate_disposition or event.cause or ""
         _dial_progress(call, "failed" if failed else "ended", cause if failed else "", out)
-    _to_agent(call, call.agent, "call.ended", out)
+    if call.direction == INBOUND and call.answered_at is None:
+        # the caller hung up while the agent's phone rang: the pop goes away
+        _withdraw(call, call.agent, "caller_hung_up", out)
+    else:
+        _to_agent(call, call.agent, "call.ended", out)
     _summary_messages(call, out)
 
 
@@ -451,14 +682,17 @@ def _leg_event(event, out: list[Message]) -> None:
     if call is None or call.seen:
         return
     kind = type(event).__name__
-    first_of_kind = not CallEvent.objects.filter(call=call, kind=kind).exists()
+    batch = _batch()
+    first_of_kind = (batch is None or (call.pk, kind) not in batch.kinds) and not (
+        CallEvent.objects.filter(call=call, kind=kind).exists()
+    )
     _record(call, event)
     if isinstance(event, d.LegCreated) and first_of_kind:
         _dial_progress(call, "dialling_customer", "", out)
     elif isinstance(event, d.CallBridged) and first_of_kind:
         if call.answered_at is None:
             call.answered_at = _at(event)
-            call.save(update_fields=["answered_at"])
+            _save(call, ["answered_at"])
         _dial_progress(call, "connected", "", out)
 
 
@@ -466,6 +700,12 @@ def _leg_event(event, out: list[Message]) -> None:
 
 
 def _load_seat(cc_agent: str, key: str) -> Seat | None:
+    batch = _batch()
+    if batch is not None and cc_agent in batch.seats:
+        seat = batch.seats[cc_agent]
+        if seat is not None:
+            seat.seen = key in batch.seat_seen
+        return seat
     extension, domain = _split_agent(cc_agent)
     return (
         Seat.objects.annotate(
@@ -517,8 +757,14 @@ def _agent_changed(event, out: list[Message]) -> None:
         change.state = seat.state
         fields = ["state", "state_at"]
     change.reason = seat.reason
-    change.save()
-    seat.save(update_fields=fields)
+    batch = _batch()
+    if batch is not None and event.agent in batch.seats:
+        batch.changes.append(change)
+        batch.seat_seen.add(event.key)
+        batch.dirty_seats.setdefault(event.agent, set()).update(fields)
+    else:
+        change.save()
+        seat.save(update_fields=fields)
     _seat_messages(seat, seat.holder_id, out)
 
 

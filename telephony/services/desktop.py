@@ -377,6 +377,22 @@ def pop_call(pk: int) -> Call:
     ).get(pk=pk)
 
 
+def pop_call_by_uuid(uuid: str) -> Call | None:
+    """:func:`pop_call` by the call's uuid, or None."""
+    return (
+        Call.objects.select_related(
+            "hotline__station",
+            "hotline__product",
+            "customer__source_station",
+            "seat",
+            "agent",
+            "station",
+        )
+        .filter(uuid=uuid)
+        .first()
+    )
+
+
 def may_see_call(user, call: Call) -> bool:
     """The call's agent, or a supervisor (``telephony.view_wallboard``)."""
     return call.agent_id == user.pk or user.has_perm("telephony.view_wallboard")

@@ -1808,3 +1808,17 @@ _API = {
     "sim_inbound": Switch._api_sim_inbound,
     "sim_status": Switch._api_sim_status,
 }
+
+
+# --- added by the supervision work (telephony/supervision); additive only -----------------
+
+
+async def _api_uuid_exists(switch: Switch, args: str) -> str:
+    """``uuid_exists <uuid>`` → ``true`` / ``false`` (mod_commands)."""
+    parts = args.split()
+    if not parts:
+        return "-USAGE: <uuid>\n"
+    return "true" if parts[0] in switch.channels else "false"
+
+
+_API.setdefault("uuid_exists", _api_uuid_exists)

@@ -62,6 +62,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_DIAL,
         *_crud("orders.order", "view", "add", "change"),
         "orders.give_discount",
+        "callbacks.work_callbackrequest",
     ],
     Role.REVIEWER_FIRST: [
         *_crud("crm.customer", "view", "change"),
@@ -92,6 +93,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_crud("crm.customer", "view"),
         *_BASE_DATA_READ,
         *_crud("orders.order", "view"),
+        "logistics.export_shipment",
+        "logistics.import_tracking",
+        "logistics.view_logistics_report",
+        *_crud("logistics.shipmentbatch", "view"),
+        *_crud("logistics.shipment", "view"),
+        *_crud("logistics.trackingevent", "view"),
+        *_crud("logistics.logisticsimport", "view"),
     ],
     Role.FINANCE: [
         *_crud("crm.customer", "view"),
@@ -100,6 +108,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.export_order",
         *_crud("orders.payment", "view", "add"),
         *_crud("orders.orderreturn", "view", "add"),
+        "logistics.reconcile_cod",
+        "logistics.view_logistics_report",
+        *_crud("logistics.shipment", "view"),
+        *_crud("logistics.trackingevent", "view"),
+        *_crud("logistics.logisticsimport", "view"),
+        *_crud("logistics.remittanceline", "view"),
     ],
     Role.SUPERVISOR: [
         *_crud("crm.customer", "view", "add", "change"),
@@ -118,6 +132,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "audit.view_auditentry",
         *_DIAL,
         "telephony.view_wallboard",
+        *_crud("callbacks.callbackrequest", "view"),
+        "callbacks.work_callbackrequest",
+        "callbacks.manage_callbackrequest",
+        "callbacks.export_callbackrequest",
+        "telephony.listen_recording",
+        "telephony.supervise_call",
         *_crud("telephony.seat", "view"),
         *_crud("orders.order", "view"),
         "orders.cancel_order",
@@ -125,6 +145,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.export_order",
         *_crud("orders.payment", "view"),
         *_crud("orders.orderreturn", "view"),
+        "reports.view_statistics",
     ],
 }
 
@@ -146,6 +167,7 @@ ADMIN_APPS = [
     "logistics",
     "telephony",
     "callbacks",
+    "reports",
 ]
 ADMIN_EXCLUDED = {FULL_PHONE_PERMISSION}
 

@@ -13,4 +13,6 @@ urlpatterns = [
     path("catalog/", include("tvshop.catalog.api.urls")),
     path("media/", include("tvshop.media.api.urls")),
     path("audit/", include("tvshop.audit.api.urls")),
+    path("orders/", include("orders.api.urls")),
+    path("callbacks/", include("telephony.callbacks.api")),
 ]

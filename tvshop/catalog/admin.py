@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from tvshop.audit.admin import AuditedModelAdmin
-from tvshop.catalog.models import Gift, Product, Supplier
+from tvshop.catalog.models import Courier, Gift, Product, Supplier
 
 
 @admin.register(Supplier)
@@ -27,3 +27,10 @@ class GiftAdmin(AuditedModelAdmin):
     search_fields = ("sku", "name")
     list_select_related = ("supplier",)
     autocomplete_fields = ("supplier",)
+
+
+@admin.register(Courier)
+class CourierAdmin(AuditedModelAdmin):
+    list_display = ("code", "name", "supports_cod", "active")
+    list_filter = ("active", "supports_cod")
+    search_fields = ("code", "name")

@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from tvshop.audit.pages import yes_no_any
-from tvshop.catalog.models import Gift, Product, Supplier
+from tvshop.catalog.models import Courier, Gift, Product, Supplier
 
 
 class ProductFilter(django_filters.FilterSet):
@@ -67,3 +67,18 @@ class SupplierFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(name__icontains=value) | Q(contact__icontains=value))
+
+
+class CourierFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label=_("code or name"))
+    active = django_filters.BooleanFilter(label=_("active"), widget=yes_no_any())
+
+    class Meta:
+        model = Courier
+        fields = ["q", "active"]
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(code__icontains=value) | Q(name__icontains=value))

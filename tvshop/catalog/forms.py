@@ -1,7 +1,12 @@
 from django import forms
 
-from tvshop.catalog.models import Gift, Product, Supplier
-from tvshop.catalog.services import GIFT_FIELDS, PRODUCT_FIELDS, SUPPLIER_FIELDS
+from tvshop.catalog.models import Courier, Gift, Product, Supplier
+from tvshop.catalog.services import (
+    COURIER_FIELDS,
+    GIFT_FIELDS,
+    PRODUCT_FIELDS,
+    SUPPLIER_FIELDS,
+)
 
 
 class SupplierForm(forms.ModelForm):
@@ -22,3 +27,9 @@ class GiftForm(forms.ModelForm):
     class Meta:
         model = Gift
         fields = GIFT_FIELDS
+
+
+class CourierForm(forms.ModelForm):
+    class Meta:
+        model = Courier
+        fields = COURIER_FIELDS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, QuerySet
 
-from tvshop.catalog.models import Gift, Product, Supplier
+from tvshop.catalog.models import Courier, Gift, Product, Supplier
 
 
 def product_list() -> QuerySet[Product]:
@@ -19,3 +19,7 @@ def supplier_list() -> QuerySet[Supplier]:
     return Supplier.objects.annotate(
         product_count=Count("product", distinct=True), gift_count=Count("gift", distinct=True)
     ).order_by("name")
+
+
+def courier_list() -> QuerySet[Courier]:
+    return Courier.objects.order_by("name")

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from tvshop.audit.crud import apply_changes, audited_delete, audited_save
-from tvshop.catalog.models import Gift, Product, Supplier
+from tvshop.catalog.models import Courier, Gift, Product, Supplier
 
 SUPPLIER_FIELDS = ("name", "contact", "phone", "note", "active")
 PRODUCT_FIELDS = (
@@ -104,3 +104,30 @@ def gift_update(*, actor, gift: Gift, **changes: Any) -> Gift:
 
 def gift_delete(*, actor, gift: Gift) -> None:
     audited_delete(actor=actor, instance=gift)
+
+
+# --- couriers (base data shared by orders and logistics) ---------------------------------
+COURIER_FIELDS = ("code", "name", "supports_cod", "active", "note")
+
+
+def courier_create(
+    *,
+    actor,
+    code: str,
+    name: str,
+    supports_cod: bool = True,
+    active: bool = True,
+    note: str = "",
+) -> Courier:
+    courier = Courier(code=code, name=name, supports_cod=supports_cod, active=active, note=note)
+    return audited_save(actor=actor, instance=courier)
+
+
+def courier_update(*, actor, courier: Courier, **changes: Any) -> Courier:
+    apply_changes(instance=courier, changes=changes, allowed=COURIER_FIELDS)
+    return audited_save(actor=actor, instance=courier)
+
+
+def courier_delete(*, actor, courier: Courier) -> None:
+    """Refused (Conflict) while orders or batches name the courier; make it inactive."""
+    audited_delete(actor=actor, instance=courier)

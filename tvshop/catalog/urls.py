@@ -14,4 +14,7 @@ urlpatterns = [
     path("suppliers/", views.SupplierListView.as_view(), name="supplier_list"),
     path("suppliers/new/", views.SupplierFormView.as_view(), name="supplier_create"),
     path("suppliers/<int:pk>/edit/", views.SupplierFormView.as_view(), name="supplier_update"),
+    path("couriers/", views.CourierListView.as_view(), name="courier_list"),
+    path("couriers/new/", views.CourierFormView.as_view(), name="courier_create"),
+    path("couriers/<int:pk>/edit/", views.CourierFormView.as_view(), name="courier_update"),
 ]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from tvshop.audit.pages import ListPage, ServiceFormPage, model_fields
 from tvshop.catalog import selectors, services
-from tvshop.catalog.filters import GiftFilter, ProductFilter, SupplierFilter
-from tvshop.catalog.forms import GiftForm, ProductForm, SupplierForm
-from tvshop.catalog.models import Gift, Product, Supplier
+from tvshop.catalog.filters import CourierFilter, GiftFilter, ProductFilter, SupplierFilter
+from tvshop.catalog.forms import CourierForm, GiftForm, ProductForm, SupplierForm
+from tvshop.catalog.models import Courier, Gift, Product, Supplier
 
 
 class ProductListView(ListPage):
@@ -83,3 +83,28 @@ class SupplierFormView(ServiceFormPage):
         if self.object is None:
             return services.supplier_create(actor=self.request.user, **data)
         return services.supplier_update(actor=self.request.user, supplier=self.object, **data)
+
+
+class CourierListView(ListPage):
+    permission_required = "catalog.view_courier"
+    filterset_class = CourierFilter
+    template_name = "catalog/courier_list.html"
+    results_template_name = "catalog/_courier_results.html"
+
+    def base_queryset(self):
+        return selectors.courier_list()
+
+
+class CourierFormView(ServiceFormPage):
+    model = Courier
+    form_class = CourierForm
+    cancel_url_name = "catalog:courier_list"
+
+    def get_permission_required(self):
+        return ["catalog.change_courier" if "pk" in self.kwargs else "catalog.add_courier"]
+
+    def save(self, form):
+        data = model_fields(form, services.COURIER_FIELDS)
+        if self.object is None:
+            return services.courier_create(actor=self.request.user, **data)
+        return services.courier_update(actor=self.request.user, courier=self.object, **data)

@@ -25,8 +25,10 @@ class Command(BaseCommand):
         conf = settings.TELEPHONY_ESL
         parser.add_argument("--host", default=conf["host"])
         parser.add_argument("--port", type=int, default=conf["port"])
-        parser.add_argument("--workers", type=int, default=4, help="Database threads.")
-        parser.add_argument("--max-pending", type=int, default=2000)
+        parser.add_argument(
+            "--max-pending", type=int, default=20_000, help="Events read but not yet written."
+        )
+        parser.add_argument("--max-batch", type=int, default=1000, help="Events per transaction.")
         parser.add_argument("--heartbeat-timeout", type=float, default=60.0)
 
     def handle(self, *args, **options):
@@ -35,8 +37,8 @@ class Command(BaseCommand):
             options["host"],
             options["port"],
             password,
-            workers=options["workers"],
             max_pending=options["max_pending"],
+            max_batch=options["max_batch"],
             heartbeat_timeout=options["heartbeat_timeout"] or None,
         )
         self.stdout.write(f"ESL bridge → {options['host']}:{options['port']}")
