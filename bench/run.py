@@ -11,7 +11,7 @@ from pathlib import Path
 
 import django
 
-BENCHMARKS = ["customer_lookup", "faq_search", "screen_pop"]
+BENCHMARKS = ["customer_lookup", "faq_search", "screen_pop", "stats_rollups"]
 
 
 def main(argv: list[str]) -> None:

@@ -254,9 +254,14 @@ def _pop_context(request, call: Call, *, customer_form=None) -> dict:
             if user.has_perm("crm.view_servicerecord")
             else ""
         )
-        # Hook for the orders work: a fragment "orders:customer_orders" (customer pk) shows
-        # the last orders here as soon as that URL exists.
-        context["orders_url"] = _optional_url("orders:customer_orders", customer.pk)
+        # The last orders on the card; all of them from the orders app's fragment.
+        can_see_orders = user.has_perm("orders.view_order")
+        context["recent_orders"] = (
+            services.customer_recent_orders(customer) if can_see_orders else None
+        )
+        context["orders_url"] = (
+            _optional_url("orders:customer_orders", customer.pk) if can_see_orders else ""
+        )
     elif user.has_perm("crm.add_customer"):
         context["customer_form"] = customer_form or PopCustomerForm()
     return context

@@ -247,6 +247,12 @@ SPECTACULAR_SETTINGS = {
         "PaymentMethodEnum": "orders.choices.PaymentMethod",
         "PaymentChannelEnum": "orders.choices.PaymentChannel",
         "ReturnReasonEnum": "orders.choices.ReturnReason",
+        # callbacks API
+        "CallbackStatusEnum": "telephony.callbacks.choices.CallbackStatus",
+        "CaptureReasonEnum": "telephony.callbacks.choices.CaptureReason",
+        "CallbackOutcomeEnum": "telephony.callbacks.choices.CallbackOutcome",
+        "DialResultEnum": "telephony.callbacks.choices.DialResult",
+        "DispatchModeEnum": "telephony.callbacks.choices.DispatchMode",
     },
 }
 

@@ -40,7 +40,7 @@ from telephony import normalize as d
 from telephony.choices import CallDirection
 from telephony.groups import agent_group
 from telephony.models import Call
-from telephony.payloads import call_payload, sees_full_phone, sees_full_phone_cached
+from telephony.payloads import call_payload, sees_full_phone
 from telephony.services.calls import Message, hotline_by_number, normalise_caller, seat_holder
 
 logger = logging.getLogger("telephony.bridge")
@@ -89,7 +89,9 @@ class PopDesk:
         #: call uuid → Customer or None, read by the writer's thread (plain dict reads).
         self.customers: dict[str, object] = {}
         self._lookups: OrderedDict[str, asyncio.Future] = OrderedDict()
-        self._seats: dict[str, tuple[float, object]] = {}
+        #: cc_agent → (expires, user or None, sees full numbers)
+        self._seats: dict[str, tuple[float, object, bool]] = {}
+        self._refreshing: set[str] = set()
         self._hotlines: dict[str, tuple[float, object]] = {}
         self._popping: dict[str, asyncio.Task] = {}
         self._popped: OrderedDict[str, None] = OrderedDict()
@@ -111,11 +113,33 @@ class PopDesk:
             task = asyncio.get_running_loop().create_task(self._pop(event))
             self._popping[event.key] = task
         elif isinstance(event, d.AgentStatusChanged):
+            # log-in, log-out, ready, break: who holds the seat may have changed
             self._seats.pop(event.agent, None)
+            self._refresh(event.agent)
 
     def forget_seats(self) -> None:
-        """Drop the seat cache (after a resync)."""
+        """Drop the seat cache (after a resync) and read every held seat again."""
         self._seats.clear()
+        loop = asyncio.get_running_loop()
+        loop.run_in_executor(self._executor, _with_connection, self._warm_sync)
+
+    def _warm_sync(self) -> None:
+        from telephony.models import SeatSession
+
+        sessions = SeatSession.objects.select_related("seat", "user").filter(ended_at=None)
+        now = time.monotonic()
+        for session in sessions:
+            user = session.user
+            self._seats[session.seat.cc_agent] = (now + SEAT_TTL, user, sees_full_phone(user))
+
+    def _refresh(self, cc_agent: str) -> None:
+        """Read the seat's holder again on the pop thread, now, before its next offer."""
+        if cc_agent in self._refreshing:
+            return
+        self._refreshing.add(cc_agent)
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor, _with_connection, self._holder_sync, cc_agent)
+        future.add_done_callback(lambda _f: self._refreshing.discard(cc_agent))
 
     async def settle(self, key: str) -> bool:
         """Did this path send the pop of offer event ``key``? (waits for it; the writer asks
@@ -166,16 +190,22 @@ class PopDesk:
         return hotline
 
     def _holder_cached(self, cc_agent: str):
+        """``(user, full)`` from the cache, else ``_MISSING``. An entry past its time is
+        still used (every change of holder sends a status event, which drops the entry) and
+        read again in the background."""
         hit = self._seats.get(cc_agent)
-        if hit is None or hit[0] <= time.monotonic():
+        if hit is None:
             return _MISSING
-        return hit[1]
+        if hit[0] <= time.monotonic():
+            self._refresh(cc_agent)
+        return hit[1], hit[2]
 
     def _holder_sync(self, cc_agent: str):
         self.stats.seat_queries += 1
         _seat, user = seat_holder(cc_agent)
-        self._seats[cc_agent] = (time.monotonic() + SEAT_TTL, user)
-        return user
+        full = sees_full_phone(user) if user is not None else False
+        self._seats[cc_agent] = (time.monotonic() + SEAT_TTL, user, full)
+        return user, full
 
     # -- the pop ---------------------------------------------------------------------------------
 
@@ -194,22 +224,21 @@ class PopDesk:
         return agent_group(user.pk), {"type": "call.offered", "replay": False, "call": payload}
 
     def _build_sync(self, event: d.CallOffered, hotline, customer):
-        user = self._holder_cached(event.agent)
-        if user is _MISSING:
-            user = self._holder_sync(event.agent)
+        holder = self._holder_cached(event.agent)
+        user, full = self._holder_sync(event.agent) if holder is _MISSING else holder
         if user is None:
             return None
-        return self._message(event, hotline, customer, user, sees_full_phone(user))
+        return self._message(event, hotline, customer, user, full)
 
     async def _pop(self, event: d.CallOffered) -> bool:
         try:
-            hotline, customer = await self._lookups[event.call_uuid]
-            user = self._holder_cached(event.agent)
-            full = sees_full_phone_cached(user) if user not in (_MISSING, None) else None
-            if user is None:
+            lookup = self._lookups[event.call_uuid]
+            hotline, customer = lookup.result() if lookup.done() else await lookup
+            holder = self._holder_cached(event.agent)
+            if holder is not _MISSING and holder[0] is None:
                 message = None
-            elif user is not _MISSING and full is not None:
-                message = self._message(event, hotline, customer, user, full)
+            elif holder is not _MISSING:
+                message = self._message(event, hotline, customer, *holder)
                 self.stats.built_on_loop += 1
             else:
                 message = await asyncio.get_running_loop().run_in_executor(

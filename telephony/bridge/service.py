@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 
@@ -72,6 +73,47 @@ EVENT_NAMES = (
 #: Domain events that change records (others — heartbeats, queue counts, job results —
 #: are not sent to the database threads at all).
 APPLIED = (*d.CALL_EVENTS, d.AgentStatusChanged, d.AgentStateChanged)
+
+
+#: Messages that carry the whole current state of one thing: of several for the same thing
+#: in one batch only the last is sent.
+SNAPSHOT_TYPES = ("agent.status", "seat.update", "call.update")
+
+#: The interpreter's thread switch interval for a bridge process (seconds; Python's default
+#: is 0.005): the event loop that reads the switch and sends the pops gets the GIL back from
+#: the writer's thread sooner.
+SWITCH_INTERVAL = 0.001
+
+
+def tune_process() -> None:
+    """Settings for a process that runs a bridge (``manage.py esl_bridge``)."""
+    sys.setswitchinterval(SWITCH_INTERVAL)
+
+
+def _snapshot_id(group: str, message: dict):
+    kind = message.get("type")
+    if kind not in SNAPSHOT_TYPES:
+        return None
+    if kind == "call.update":
+        return group, kind, (message.get("call") or {}).get("uuid")
+    if kind == "seat.update":
+        return group, kind, (message.get("seat") or {}).get("seat_id")
+    return group, kind
+
+
+def coalesce(messages: list[Message]) -> list[Message]:
+    """``messages`` without the snapshots a later one in the list replaces (same group,
+    type and call or seat); order otherwise kept."""
+    last: dict = {}
+    for index, (group, message) in enumerate(messages):
+        ident = _snapshot_id(group, message)
+        if ident is not None:
+            last[ident] = index
+    return [
+        (group, message)
+        for index, (group, message) in enumerate(messages)
+        if (ident := _snapshot_id(group, message)) is None or last[ident] == index
+    ]
 
 
 def lane_key(event: d.DomainEvent) -> str:
@@ -248,7 +290,7 @@ class Bridge:
         """After a batch committed: its messages, and the pop of each offer the PopDesk did
         not send (so a failure there costs latency, never the pop)."""
         messages, held = result
-        failed = await self._send(messages) if messages else 0
+        failed = await self._send(coalesce(messages)) if messages else 0
         for event in events:
             if isinstance(event, d.CallOffered):
                 popped = await self.pops.settle(event.key)

@@ -88,6 +88,7 @@ DEFAULTS = {
     "PRIORITY_RECENCY_MAX": 300,
     "PRIORITY_RECENCY_WINDOW_MINUTES": 60,
     "AIRING_LOOKBACK_MINUTES": 120,  # a capture belongs to an airing that started this recently
+    "PUSH_OFFERS": "auto",  # see desktop_accepts
 }
 
 
@@ -474,10 +475,17 @@ def offer_payload(request: CallbackRequest, *, user) -> dict:
 
 
 def desktop_accepts(message_type: str) -> bool:
-    """Whether the agent desktop's consumer has a handler for ``message_type`` (Channels
-    closes a socket that receives a type it cannot handle)."""
+    """Whether to push ``message_type`` to the agent's desktop group.
+
+    ``CALLBACKS["PUSH_OFFERS"]``: ``"auto"`` (default) pushes only when the desktop's
+    consumer has a handler for the type — Channels closes a socket that receives a type it
+    cannot handle, so an offer must never reach a desktop that does not know it; ``True``
+    / ``False`` force it (``True`` for a desktop consumer of one's own)."""
     from telephony.consumers import DesktopConsumer
 
+    mode = conf("PUSH_OFFERS")
+    if mode != "auto":
+        return bool(mode)
     return hasattr(DesktopConsumer, message_type.replace(".", "_"))
 
 

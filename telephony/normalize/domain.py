@@ -244,6 +244,9 @@ class CallEnded(DomainEvent):
     bridged_at: datetime | None
     ended_at: datetime | None
     originate_disposition: str | None  # why a click-to-dial's customer leg failed
+    # the call's recording: mod_callcenter's record-template (``cc_record_filename``) or a
+    # dialplan's ``record_session`` path kept in ``tvshop_recording``
+    recording: str | None = None
 
 
 # -- agents and queues ---------------------------------------------------------------------------

@@ -452,6 +452,7 @@ def _channel_hangup_complete(h: _Headers) -> list[DomainEvent]:
             bridged_at=bridged_at,
             ended_at=ended_at,
             originate_disposition=disposition if disposition != "SUCCESS" else None,
+            recording=h.var("cc_record_filename") or h.var("tvshop_recording") or None,
         )
     ]
 

@@ -645,9 +645,12 @@ def _call_ended(event: d.CallEnded, out: list[Message]) -> None:
         call.answered_at = event.bridged_at
     if not call.queue and event.queue:
         call.queue = event.queue[:50]
+    if event.recording:
+        call.recording_path = event.recording[:300]
     _save(
         call,
         [
+            "recording_path",
             "ended_at",
             "hangup_cause",
             "outcome",

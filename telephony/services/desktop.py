@@ -37,7 +37,7 @@ from django.utils.translation import gettext as _
 
 from telephony.choices import AgentState, AgentStatus, NotReadyReason, StatusSource
 from telephony.models import AgentStatusChange, Call, Seat, SeatSession
-from telephony.switch import switch_api
+from telephony.switch import SwitchRefused, switch_api
 from tvshop.audit.models import AuditAction
 from tvshop.audit.services import audit_record, snapshot
 from tvshop.errors import Conflict, DomainError, Forbidden
@@ -164,6 +164,41 @@ def _locked_session(user) -> SeatSession:
     return session
 
 
+def switch_agent_ensure(*, seat: Seat) -> bool:
+    """Make sure the switch knows the seat as a mod_callcenter agent; True if it was added.
+
+    A seat created after the switch started (the embedded simulator reads the seats once,
+    when it starts; a real switch may define no static agents) becomes a dynamic agent:
+    ``agent add … callback``, its contact ``user/<extension>``, and a tier in every active
+    hotline's queue — what ``callcenter.conf.xml`` would have said. A seat the switch knows
+    is left as configured there."""
+    from tvshop.media.models import Hotline
+
+    try:
+        switch_api(f"callcenter_config agent get status {seat.cc_agent}")
+        return False
+    except SwitchRefused as exc:
+        if "Invalid Agent" not in exc.reply:
+            raise
+    switch_api(f"callcenter_config agent add {seat.cc_agent} callback")
+    switch_api(
+        f"callcenter_config agent set contact {seat.cc_agent} [leg_timeout=15]user/{seat.extension}"
+    )
+    queues = (
+        Hotline.objects.filter(active=True)
+        .exclude(queue_name="")
+        .values_list("queue_name", flat=True)
+        .distinct()
+    )
+    for queue in queues:
+        try:
+            switch_api(f"callcenter_config tier add {queue} {seat.cc_agent} 1 1")
+        except SwitchRefused as exc:  # a queue the switch does not have: skipped, logged
+            logger.warning("seat %s: no tier in queue %s: %s", seat.extension, queue, exc.reply)
+    logger.info("seat %s added to the switch as agent %s", seat.extension, seat.cc_agent)
+    return True
+
+
 # --- services ------------------------------------------------------------------------------
 
 
@@ -184,6 +219,7 @@ def seat_login(*, user, seat: Seat) -> SeatSession:
             if SeatSession.objects.filter(seat=seat, ended_at=None).exists():
                 message = _("Seat %(seat)s is taken.") % {"seat": seat.extension}
                 raise Conflict(message, fields={"seat": [message]}, code="seat_taken")
+            switch_agent_ensure(seat=seat)
             session = SeatSession.objects.create(seat=seat, user=user, started_at=timezone.now())
             audit_record(
                 actor=user,
@@ -390,6 +426,22 @@ def pop_call_by_uuid(uuid: str) -> Call | None:
         )
         .filter(uuid=uuid)
         .first()
+    )
+
+
+POP_ORDERS = 5
+
+
+def customer_recent_orders(customer, *, limit: int = POP_ORDERS) -> list:
+    """The customer's last ``limit`` orders for the pop's card (number, date, total,
+    status), newest first; merged-away orders left out. One query. ``orders`` is imported
+    here, lazily: telephony may read orders (architecture), never the reverse."""
+    from orders.models import Order
+
+    return list(
+        Order.objects.filter(customer=customer, merged_into=None)
+        .only("pk", "number", "created_at", "total", "status", "customer_id")
+        .order_by("-created_at", "-id")[:limit]
     )
 
 

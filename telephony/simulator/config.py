@@ -88,6 +88,9 @@ class QueueConfig:
     discard_abandoned_after: int = 60
     abandoned_resume_allowed: bool = False
     agent_no_answer_status: str = "On Break"
+    # mod_callcenter's record-template: a bridged call is recorded there and the caller's
+    # channel gets ``cc_record_filename`` (``${uuid}`` is replaced). Empty: no recording.
+    record_template: str = ""
     agents: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:

@@ -92,6 +92,7 @@ from telephony.simulator.config import (
     AgentConfig,
     QueueConfig,
     SimConfig,
+    TierConfig,
 )
 
 logger = logging.getLogger("telephony.simulator")
@@ -1066,6 +1067,8 @@ class Switch:
         agent.calls_answered += 1
         m.queue.calls_answered += 1
         m.state, m.bridge_epoch = "Answered", now
+        if m.queue.cfg.record_template:
+            ch.set(cc_record_filename=m.queue.cfg.record_template.replace("${uuid}", ch.uuid))
         self.emit_cc(
             "bridge-agent-start",
             [
@@ -1600,6 +1603,8 @@ class Switch:
             return self._cc_agent_api(action, rest)
         if obj == "queue":
             return self._cc_queue_api(action, rest)
+        if obj == "tier" and action == "add":
+            return self._cc_tier_add(rest)
         if obj == "tier" and action == "list":
             lines = [TIER_LIST_COLUMNS]
             for queue in self.queues.values():
@@ -1610,7 +1615,35 @@ class Switch:
             return "\n".join(lines) + "\n+OK\n"
         return "-ERR Unknown Command!\n"
 
+    def _cc_tier_add(self, rest: list[str]) -> str:
+        """``callcenter_config tier add <queue> <agent> [level] [position]``."""
+        if len(rest) < 2:
+            return "-ERR Usage: callcenter_config tier add <queue> <agent> [level] [position]\n"
+        queue = self.queues.get(rest[0])
+        if queue is None:
+            return "-ERR Invalid Queue!\n"
+        name = rest[1] if "@" in rest[1] else f"{rest[1]}@default"
+        if name not in self.agents:
+            return "-ERR Invalid Agent!\n"
+        if any(tier.agent == name for tier in queue.cfg.agents):
+            return "-ERR Tier already exists!\n"
+        level = int(rest[2]) if len(rest) > 2 and rest[2].isdigit() else 1
+        position = int(rest[3]) if len(rest) > 3 and rest[3].isdigit() else 1
+        queue.cfg.agents.append(TierConfig(agent=name, level=level, position=position))
+        self._dispatch()
+        return "+OK\n"
+
     def _cc_agent_api(self, action: str, rest: list[str], only: set[str] | None = None) -> str:
+        if action == "add" and rest:
+            # a dynamic agent (``callcenter_config agent add <name> callback``): Logged Out
+            name = rest[0] if "@" in rest[0] else f"{rest[0]}@default"
+            if name in self.agents:
+                return "-ERR Agent already exists!\n"
+            cfg = AgentConfig(name=name, status="Logged Out")
+            self.agents[name] = Agent(
+                cfg=cfg, status=cfg.status, last_status_change=int(self.now())
+            )
+            return "+OK\n"
         if action == "list":
             lines = [AGENT_LIST_COLUMNS]
             for a in self.agents.values():
@@ -1659,6 +1692,8 @@ class Switch:
                     return agent.state
                 return "-ERR Unknown Command!\n"
             value = " ".join(rest[2:])
+            if key == "contact":
+                return "+OK\n"  # the simulated phone is always user/<extension>
             if key == "status":
                 if value not in AGENT_STATUSES:
                     return "-ERR Invalid Status!\n"

@@ -196,3 +196,38 @@ def test_two_agents_claiming_one_callback_one_wins():
     losers = [r for r in results if isinstance(r, Conflict)]
     assert len(winners) == 1 and len(losers) == 1, results
     assert CallbackRequest.objects.get(pk=cb.pk).assigned_agent_id == winners[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_embedded_loop_runs_the_dispatcher_until_stopped():
+    import time
+
+    from telephony.callbacks.dispatcher import embedded_loop_start, embedded_loop_stop
+
+    cb = capture()
+    agent_in_seat("1001")
+    assert embedded_loop_start(interval=0.1) is True
+    try:
+        assert embedded_loop_start(interval=0.1) is False  # once per process
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if CallbackRequest.objects.filter(pk=cb.pk, status=CallbackStatus.OFFERED).exists():
+                break
+            time.sleep(0.1)
+        assert CallbackRequest.objects.get(pk=cb.pk).status == CallbackStatus.OFFERED
+    finally:
+        embedded_loop_stop()
+    from telephony.callbacks.models import CallbackControl
+
+    assert CallbackControl.objects.get(pk=1).last_tick_at is not None
+
+
+def test_the_beat_task_runs_the_dispatcher(settings):
+    from telephony.callbacks.tasks import callbacks_dispatch_task
+
+    assert "callbacks-dispatch" in settings.CELERY_BEAT_SCHEDULE
+    cb = capture()
+    agent_in_seat("1001")
+    note = callbacks_dispatch_task.apply().get()
+    assert note.startswith("open") and "offered 1" in note
+    assert CallbackRequest.objects.get(pk=cb.pk).status == CallbackStatus.OFFERED

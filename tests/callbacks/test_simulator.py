@@ -63,16 +63,14 @@ async def _dial_and_settle(server, bridge, agent, callback_id: int) -> dict:
             return callback_dial(actor=agent, callback_id=callback_id).status
 
     assert await db(offer_and_dial)() == CallbackStatus.DIALLING
-    call_id = await db(
-        lambda: CallbackAttempt.objects.get(request_id=callback_id).call_id
-    )()
+    call_id = await db(lambda: CallbackAttempt.objects.get(request_id=callback_id).call_id)()
     assert call_id is not None
 
     async def closed():
         return await db(
-            lambda: Call.objects.exclude(outcome=CallOutcome.IN_PROGRESS)
-            .filter(pk=call_id)
-            .exists()
+            lambda: (
+                Call.objects.exclude(outcome=CallOutcome.IN_PROGRESS).filter(pk=call_id).exists()
+            )
         )()
 
     await wait_for(closed, timeout=15)
@@ -142,7 +140,7 @@ async def test_agent_phone_missing_gives_the_callback_back_without_an_attempt():
 
 
 async def test_auto_mode_rings_the_agent_then_the_customer():
-    agent, callback = await db(_world)(ANSWERS)
+    _agent, callback = await db(_world)(ANSWERS)
 
     def auto():
         control = control_get()
@@ -150,7 +148,7 @@ async def test_auto_mode_rings_the_agent_then_the_customer():
         control.save(update_fields=["mode"])
 
     await db(auto)()
-    async with switch_and_bridge(_config()) as (server, bridge):
+    async with switch_and_bridge(_config()) as (server, _bridge):
 
         def dispatch():
             with override_settings(TELEPHONY_ESL=_esl(server), TELEPHONY_DIAL_WAIT_SECONDS=0.3):

@@ -76,7 +76,7 @@ def test_curve_json_and_refresh_need_the_permission(client_for, data):
 def test_media_page_shows_curve_tables_and_attribution_rule(
     client_for, data, django_assert_max_num_queries
 ):
-    sup = client_for("supervisor")
+    sup = client_for("supervisor", language="en")
     with django_assert_max_num_queries(25):
         response = sup.get(reverse("reports:media"), {**PERIOD, "stations": data.station_id})
     assert response.status_code == 200
@@ -95,7 +95,7 @@ def test_bad_period_is_a_400_not_a_500(client_for):
 
 
 def test_queue_export_is_a_real_formula_safe_xlsx_and_audited(client_for, data):
-    sup = client_for("supervisor")
+    sup = client_for("supervisor", language="en")
     response = sup.get(reverse("reports:queues"), {**PERIOD, "group": "station", "format": "xlsx"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
@@ -163,6 +163,7 @@ def test_scheduled_report_is_mailed_as_xlsx_with_the_right_rows(make_user, data,
     message = mail.outbox[0]
     assert message.to == ["boss@example.com", "ops@example.com"]
     name, content, mimetype = message.attachments[0]
+    assert mimetype.startswith("application/vnd.openxmlformats")
     assert name == "queue-20261120-20261120.xlsx"
     sheet = load_workbook(io.BytesIO(content)).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))

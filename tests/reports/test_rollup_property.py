@@ -153,12 +153,14 @@ def expected_tables(slots):
             call = firsts[0] if firsts else None
         order_call[o.pk] = call
         station = call.station_id if call else o.station_id
-        r = order_hour[(hour(o.created_at), station, o.agent_id)]
-        r[0] += 1
-        r[1] += o.status in ("second_approved", "shipped", "delivered", "refused", "returned")
-        r[2] += o.status == "delivered"
-        r[3] += o.payment_status == "paid"
-        r[4] += o.total if o.status == "delivered" else Decimal("0")
+        h = hour(o.created_at)
+        for key in ((h, "station", station, None), (h, "agent", None, o.agent_id)):
+            r = order_hour[key]
+            r[0] += 1
+            r[1] += o.status in ("second_approved", "shipped", "delivered", "refused", "returned")
+            r[2] += o.status == "delivered"
+            r[3] += o.payment_status == "paid"
+            r[4] += o.total if o.status == "delivered" else Decimal("0")
     # slots: the latest-starting slot of the station on air or ended within the window
     slot_rows = {}
     for s in slots:
@@ -235,10 +237,10 @@ def actual_tables():
             )
         },
         "order_hour": {
-            (r[0], r[1], r[2]): tuple(r[3:])
+            (r[0], r[1], r[2], r[3]): tuple(r[4:])
             for r in rows(
-                "SELECT hour, station_id, agent_id, orders, approved, delivered, paid, revenue "
-                "FROM reports_orderhour"
+                "SELECT hour, grain, station_id, agent_id, orders, approved, delivered, paid, "
+                "revenue FROM reports_orderhour"
             )
         },
         "slots": {

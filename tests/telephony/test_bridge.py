@@ -281,6 +281,9 @@ async def test_a_transferred_call_pops_on_the_receiving_agent_with_the_same_cust
         moved = await expect(other, "call.offered")
         assert moved["call"]["uuid"] == uuid
         assert moved["call"]["customer"]["id"] == world["customer"].pk
+        # and leaves the first agent's desktop
+        withdrawn = await expect(mine, "call.withdrawn")
+        assert withdrawn["call"]["uuid"] == uuid and withdrawn["reason"] == "transferred"
         await server.switch.api(f"uuid_kill {uuid}")
         await bridge.drain(5)
         await mine.disconnect()
@@ -331,3 +334,18 @@ async def test_click_to_dial_progress_reaches_the_dialling_agent():
 
     row = await wait_for(lambda: ended(call.uuid), timeout=5)
     assert row["outcome"] == CallOutcome.ANSWERED
+
+
+async def test_an_answered_calls_recording_path_is_recorded():
+    # given the hotline's queue recording answered calls (mod_callcenter's record-template)
+    await db(make_world)()
+    cfg = sim_config(on_break=("1002@default",))
+    cfg.queues[0].record_template = "/var/lib/freeswitch/recordings/2026/${uuid}.wav"
+    async with switch_and_bridge(cfg) as (server, bridge):
+        answered = (
+            await server.switch.api(f"sim_inbound {HOTLINE} {KNOWN_CALLER} talk=1")
+        ).split()[1]
+        await wait_for(lambda: ended(answered), timeout=10)
+        await bridge.drain(5)
+    row = await call_state(answered)
+    assert row["recording_path"] == f"/var/lib/freeswitch/recordings/2026/{answered}.wav"

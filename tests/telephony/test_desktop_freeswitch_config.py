@@ -84,6 +84,7 @@ def test_callcenter_queues_and_agents_follow_the_conventions():
     params = {p.get("name"): p.get("value") for p in queues["orders"].iter("param")}
     assert params["strategy"] == "longest-idle-agent"
     assert int(params["max-wait-time"]) > 0
+    assert "${uuid}" in params["record-template"]  # the path reaches the call record
     agents = list(root.iter("agent"))
     assert agents
     for agent in agents:

@@ -217,15 +217,83 @@ def test_pop_customer_create_by_another_agent_is_refused(client_for, make_user):
     assert not Customer.objects.exists()
 
 
+def test_pop_shows_the_customers_last_five_orders(client_for):
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from orders.choices import OrderStatus
+    from tests.orders.factories import make_order
+
+    # given a caller with seven orders, one merged away, and another customer's order
+    client = client_for("agent")
+    call, customer = _known_call(client.user)
+    now = timezone.now()
+    orders = [make_order(customer=customer, created_at=now, freight=Decimal(i)) for i in range(7)]
+    for index, order in enumerate(orders):  # created_at is auto_now_add: set it after
+        type(order).objects.filter(pk=order.pk).update(created_at=now - timedelta(days=7 - index))
+    type(orders[6]).objects.filter(pk=orders[6].pk).update(
+        merged_into=orders[0], status=OrderStatus.CANCELLED
+    )
+    other = make_order()
+
+    # when the pop loads (by the call's uuid, as the desktop asks for it)
+    html = client.get(reverse("telephony:call_pop_uuid", args=[call.uuid])).content.decode()
+
+    # then the card lists the five newest of the caller's own orders, newest first
+    assert 'id="pop-orders-table"' in html
+    shown = [o.number for o in orders[1:6]][::-1]
+    positions = [html.index(f'data-order="{number}"') for number in shown]
+    assert positions == sorted(positions)
+    assert orders[0].number not in html and orders[6].number not in html
+    assert other.number not in html
+    assert f"¥{orders[5].total}" in html
+    assert reverse("orders:order_detail", args=[orders[5].pk]) in html
+
+
+def test_pop_without_order_permission_shows_no_orders(client_for):
+    from django.contrib.auth.models import Permission
+
+    from tests.orders.factories import make_order
+
+    client = client_for("agent")
+    call, customer = _known_call(client.user)
+    make_order(customer=customer)
+    client.user.groups.first().permissions.remove(
+        Permission.objects.get(codename="view_order", content_type__app_label="orders")
+    )
+    html = client.get(reverse("telephony:call_pop", args=[call.pk])).content.decode()
+    assert "张秀英" in html and 'id="pop-orders"' not in html
+
+
+def test_pop_by_uuid_is_for_the_calls_agent_only(client_for, make_user, settings):
+    from telephony import views
+
+    views.POP_WAIT_SECONDS = 0.2  # not waiting long for a record that will never come
+    try:
+        call, _customer = _known_call(make_user("agent"))
+        url = reverse("telephony:call_pop_uuid", args=[call.uuid])
+        assert client_for("agent").get(url).status_code == 403
+        assert client_for("supervisor").get(url).status_code == 200
+        missing = reverse("telephony:call_pop_uuid", args=["no-such-call"])
+        assert client_for("agent").get(missing).status_code == 404
+    finally:
+        views.POP_WAIT_SECONDS = 3.0
+
+
 def test_pop_query_count(client_for, django_assert_max_num_queries):
+    from tests.orders.factories import make_order
+
     client = client_for("agent")
     call, customer = _known_call(client.user)
     for i in range(5):
         TicketFactory(customer=customer, title=f"工单{i}")
     client.get(reverse("telephony:call_pop", args=[call.pk]))  # warm caches
     # session, user, call (one join), perms (2), returning customer?, scripts (2),
-    # queues, phones, address, tickets, transfer seats: the same however many rows
-    with django_assert_max_num_queries(13):
+    # queues, phones, address, tickets, last orders, transfer seats: the same however
+    # many rows
+    for _ in range(6):
+        make_order(customer=customer)
+    with django_assert_max_num_queries(14):
         response = client.get(reverse("telephony:call_pop", args=[call.pk]))
     assert response.status_code == 200
 

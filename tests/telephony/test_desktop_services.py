@@ -173,9 +173,36 @@ def test_switch_down_refuses_and_saves_nothing(dead_switch, make_user):
 
 
 def test_switch_refusal_is_a_clear_error(simulator, make_user):
-    # a seat the switch does not know: "-ERR Invalid Agent!"
+    # given an agent in a seat the switch does not know (it lost it, e.g. restarted with
+    # another configuration): "-ERR Invalid Agent!"
     agent = make_user("agent")
+    seat = make_seat("1099")
+    SeatSession.objects.create(seat=seat, user=agent, started_at=timezone.now())
     with pytest.raises(SwitchRefused) as info:
-        services.seat_login(user=agent, seat=make_seat("1099"))
+        services.agent_set_ready(user=agent)
     assert "Invalid Agent" in info.value.message
-    assert not SeatSession.objects.exists()
+    # and nothing is saved
+    seat.refresh_from_db()
+    assert seat.status != AgentStatus.AVAILABLE
+    assert not AgentStatusChange.objects.exists()
+
+
+def test_login_to_a_seat_the_switch_does_not_know_adds_it_as_an_agent(simulator, make_user):
+    from telephony.switch import switch_api
+    from tests.factories import HotlineFactory
+
+    # given a seat created after the switch started (it knows only 1001) and a hotline
+    HotlineFactory(number="4008001234", queue_name="orders")
+    agent = make_user("agent")
+    seat = make_seat("1077")
+    # when an agent logs into it and goes ready
+    services.seat_login(user=agent, seat=seat)
+    services.agent_set_ready(user=agent)
+    # then the switch has the agent, available, with a tier in the hotline's queue
+    assert simulator.agent("1077@default")["status"] == "Available"
+    tiers = switch_api("callcenter_config tier list")
+    assert "orders|1077@default|" in tiers
+    # and a seat the switch knows is left as configured
+    before = switch_api("callcenter_config tier list")
+    services.seat_login(user=make_user("agent"), seat=make_seat("1001"))
+    assert switch_api("callcenter_config tier list") == before

@@ -129,9 +129,12 @@ class AgentHour(models.Model):
 
 
 class OrderHour(models.Model):
-    """Orders per hour of creation, attributed station and agent (funnel, media money)."""
+    """Orders per hour of creation, by attributed station (``grain="station"``, agent_id
+    NULL) and by agent (``grain="agent"``, station_id NULL): two small sets of rows instead
+    of the station × agent product (funnel, media money, staff)."""
 
     hour = models.DateTimeField()
+    grain = models.CharField(max_length=10, default="station")
     station_id = models.BigIntegerField(null=True)
     agent_id = models.BigIntegerField(null=True)
     orders = models.IntegerField(default=0)
@@ -146,7 +149,7 @@ class OrderHour(models.Model):
     cod_received = models.DecimalField(max_digits=16, decimal_places=2, default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["hour", "station_id"], name="rep_order_hour_idx")]
+        indexes = [models.Index(fields=["grain", "hour"], name="rep_order_hour_idx")]
 
     def __str__(self) -> str:
         return f"{self.station_id}/{self.agent_id} {self.hour:%Y-%m-%d %H:00}"

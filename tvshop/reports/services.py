@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tvshop.audit.services import audit_record
 from tvshop.errors import DomainError
@@ -188,7 +189,7 @@ def scheduled_report_create(
     if not actor.has_perm("reports.view_statistics"):
         from tvshop.errors import Forbidden
 
-        raise Forbidden("You may not schedule reports.")
+        raise Forbidden(_("You may not schedule reports."))
     report = ScheduledReport(
         name=name,
         kind=kind,
@@ -198,10 +199,8 @@ def scheduled_report_create(
         created_by=actor,
     )
     if not report.recipient_list():
-        raise DomainError(
-            "Enter at least one e-mail address.",
-            fields={"recipients": ["Enter at least one e-mail address."]},
-        )
+        message = _("Enter at least one e-mail address.")
+        raise DomainError(message, fields={"recipients": [message]})
     with transaction.atomic():
         report.save()
         _beat_entry_sync(report)
@@ -261,7 +260,7 @@ def statistics_export(*, actor, tables: list, period, name: str) -> tuple[bytes,
     from tvshop.reports.models import DirtyHour
 
     if not actor.has_perm("reports.view_statistics"):
-        raise Forbidden("You may not export statistics.")
+        raise Forbidden(_("You may not export statistics."))
     content = tables_xlsx(tables)
     audit_record(
         actor=actor,

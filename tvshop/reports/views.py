@@ -30,6 +30,7 @@ from tvshop.reports.models import ScheduledReport
 from tvshop.reports.rollups import ATTRIBUTION
 
 PERMISSION = "reports.view_statistics"
+SLOTS_ON_PAGE = 200  # the latest slots of the period on the page; the export has them all
 
 
 class StatisticsPage(PermissionRequiredMixin, View):
@@ -40,6 +41,8 @@ class StatisticsPage(PermissionRequiredMixin, View):
     template_name = "reports/tables.html"
     title = ""
     name = ""
+
+    exporting = False
 
     def tables(self, form) -> list[selectors.Table]:
         raise NotImplementedError
@@ -54,8 +57,9 @@ class StatisticsPage(PermissionRequiredMixin, View):
         if not request.GET:
             form = self.form_class({"quick": "7d"})
             form.is_valid()
+        self.exporting = request.GET.get("format") == "xlsx"
         tables = self.tables(form)
-        if request.GET.get("format") == "xlsx":
+        if self.exporting:
             content, filename = services.statistics_export(
                 actor=request.user, tables=tables, period=form.period, name=self.name
             )
@@ -91,7 +95,9 @@ class MediaView(StatisticsPage):
         stations = [s.pk for s in form.cleaned_data.get("stations") or []] or None
         return [
             selectors.media_efficiency(period=period, stations=stations),
-            selectors.slot_efficiency(period=period),
+            selectors.slot_efficiency(
+                period=period, limit=None if self.exporting else SLOTS_ON_PAGE
+            ),
         ]
 
     def context(self, form):

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from telephony.bridge import Bridge
+from telephony.bridge.service import tune_process
 
 
 class Command(BaseCommand):
@@ -41,6 +42,7 @@ class Command(BaseCommand):
             max_batch=options["max_batch"],
             heartbeat_timeout=options["heartbeat_timeout"] or None,
         )
+        tune_process()
         self.stdout.write(f"ESL bridge → {options['host']}:{options['port']}")
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(self.serve(bridge))
