@@ -10,8 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from orders.choices import PaymentChannel, PaymentStatus, ReturnReason
-from orders.models import OrderReturn, Payment
+from orders.choices import OrderStatus, PaymentChannel, PaymentMethod, PaymentStatus, ReturnReason
+from orders.models import Order, OrderReturn, Payment
 from tvshop.catalog.models import Courier
 from tvshop.media.models import Station
 
@@ -23,10 +23,12 @@ def _local_midnight(day: dt.date) -> dt.datetime:
 class _DateRange(django_filters.FilterSet):
     date_field = ""
     date_from = django_filters.DateFilter(
-        method="filter_date_from", label=_("from"), widget=forms.DateInput(attrs={"type": "date"})
+        method="filter_date_from",
+        label=_("date from"),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     date_to = django_filters.DateFilter(
-        method="filter_date_to", label=_("to"), widget=forms.DateInput(attrs={"type": "date"})
+        method="filter_date_to", label=_("date to"), widget=forms.DateInput(attrs={"type": "date"})
     )
 
     def filter_date_from(self, queryset, name, value):
@@ -92,3 +94,38 @@ class ReturnFilter(_DateRange):
     def filter_q(self, queryset, name, value):
         value = value.strip()[:50]
         return queryset.filter(order__number__iexact=value) if value else queryset
+
+
+class ReceivableFilter(_DateRange):
+    """Orders as finance sees them: what is paid, part-paid or unpaid."""
+
+    date_field = "created_at"
+    q = django_filters.CharFilter(method="filter_q", label=_("order number"))
+    payment_status = django_filters.ChoiceFilter(
+        choices=PaymentStatus.choices, label=_("payment status")
+    )
+    status = django_filters.ChoiceFilter(choices=OrderStatus.choices, label=_("status"))
+    payment_method = django_filters.ChoiceFilter(
+        choices=PaymentMethod.choices, label=_("payment method")
+    )
+    station = django_filters.ModelChoiceFilter(
+        queryset=Station.objects.all(), label=_("TV station")
+    )
+    courier = django_filters.ModelChoiceFilter(queryset=Courier.objects.all(), label=_("courier"))
+
+    class Meta:
+        model = Order
+        fields = [
+            "q",
+            "date_from",
+            "date_to",
+            "payment_status",
+            "status",
+            "payment_method",
+            "station",
+            "courier",
+        ]
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()[:50]
+        return queryset.filter(number__iexact=value) if value else queryset

@@ -14,23 +14,23 @@ _LOCAL = "%Y-%m-%dT%H:%M"
 
 
 class PaymentForm(forms.Form):
-    payer = forms.CharField(label=_("payer"), max_length=100)
-    channel = forms.ChoiceField(label=_("method"), choices=PaymentChannel.choices)
+    payer = forms.CharField(label=_("Payer"), max_length=100)
+    channel = forms.ChoiceField(label=_("Method"), choices=PaymentChannel.choices)
     amount = forms.DecimalField(
-        label=_("amount"), max_digits=12, decimal_places=2, min_value=Decimal("0.01")
+        label=_("Amount"), max_digits=12, decimal_places=2, min_value=Decimal("0.01")
     )
     paid_at = forms.DateTimeField(
-        label=_("paid at"),
+        label=_("Paid at"),
         input_formats=[_LOCAL, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=_LOCAL),
     )
     reference = forms.CharField(
-        label=_("reference"),
+        label=_("Reference"),
         max_length=100,
         required=False,
         help_text=_("Bank or online transaction number; each is recorded once."),
     )
-    note = forms.CharField(label=_("note"), max_length=300, required=False)
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
 
     @staticmethod
     def initial_for(order) -> dict:
@@ -46,12 +46,12 @@ class PaymentForm(forms.Form):
 class ReturnForm(forms.Form):
     """Reason, note, refund and one quantity field per returnable line/gift."""
 
-    reason = forms.ChoiceField(label=_("reason"), choices=ReturnReason.choices)
+    reason = forms.ChoiceField(label=_("Reason"), choices=ReturnReason.choices)
     note = forms.CharField(
-        label=_("note"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Note"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     refund_amount = forms.DecimalField(
-        label=_("refund"),
+        label=_("Refund"),
         max_digits=12,
         decimal_places=2,
         min_value=Decimal("0"),
@@ -59,7 +59,7 @@ class ReturnForm(forms.Form):
         initial=Decimal("0.00"),
     )
     refund_channel = forms.ChoiceField(
-        label=_("refund method"),
+        label=_("Refund method"),
         choices=[("", "—"), *PaymentChannel.choices],
         required=False,
     )
@@ -87,7 +87,7 @@ class ReturnForm(forms.Form):
 
 
 class MergeForm(forms.Form):
-    orders = forms.TypedMultipleChoiceField(label=_("orders to merge in"), coerce=int, choices=())
+    orders = forms.TypedMultipleChoiceField(label=_("Orders to merge in"), coerce=int, choices=())
 
     def __init__(self, *args, siblings, **kwargs):
         super().__init__(*args, **kwargs)

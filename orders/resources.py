@@ -16,7 +16,6 @@ from crm.masking import phone_for_user
 from crm.resources import FORMATS, neutralize
 from orders.models import Payment
 
-
 MONEY_ATTRIBUTES = {"amount", "order__total", "order__paid_amount"}
 
 
@@ -43,8 +42,7 @@ class PaymentResource(resources.ModelResource):
 
     class Meta:
         model = Payment
-        fields = ()
-        export_order = (
+        fields = export_order = (
             "order_number",
             "customer",
             "phone",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 
+from orders.choices import OrderStatus
 from orders.models import Order, OrderGift, OrderLine, OrderReturn, OrderReturnItem, Payment
 from orders.services.merge import MERGEABLE_STATUSES, order_merge_problems
 from orders.services.returns import returned_quantities
@@ -18,6 +19,15 @@ def payment_list() -> QuerySet[Payment]:
         "order__courier",
         "recorded_by",
     ).order_by("-paid_at", "-id")
+
+
+def receivables() -> QuerySet[Order]:
+    """Orders that money is expected for (not cancelled or merged), newest first."""
+    return (
+        Order.objects.exclude(status__in=[OrderStatus.CANCELLED, OrderStatus.MERGED])
+        .select_related("customer", "station", "courier")
+        .order_by("-created_at", "-id")
+    )
 
 
 def order_payments(order: Order) -> list[Payment]:

@@ -5,6 +5,7 @@ from django.urls import path
 from orders.views import finance, merge, returns
 
 urlpatterns = [
+    path("finance/orders/", finance.ReceivableListView.as_view(), name="receivable_list"),
     path("finance/payments/", finance.PaymentListView.as_view(), name="payment_list"),
     path("finance/payments/export/", finance.payment_export, name="payment_export"),
     path("<int:pk>/payments/new/", finance.payment_create, name="payment_create"),

@@ -190,7 +190,11 @@ class OrderReturnCreateSerializer(serializers.Serializer):
     items = ReturnItemInputSerializer(many=True, allow_empty=False)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     refund_amount = serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False, default=Decimal("0")
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        required=False,
+        default=Decimal("0"),
     )
     refund_channel = serializers.ChoiceField(
         choices=PaymentChannel.choices, required=False, allow_blank=True, default=""
@@ -202,10 +206,7 @@ class OrderReturnCreateSerializer(serializers.Serializer):
         gifts = {g.pk: g for g in order.gifts.all()}
         resolved, errors = [], []
         for row in attrs["items"]:
-            if "line" in row:
-                item = lines.get(row["line"])
-            else:
-                item = gifts.get(row["gift"])
+            item = lines.get(row["line"]) if "line" in row else gifts.get(row["gift"])
             if item is None:
                 errors.append(
                     _("Item %(id)s is not part of order %(number)s.")
@@ -226,5 +227,3 @@ class MergeSerializer(serializers.Serializer):
         max_length=20,
         help_text="Ids of the orders to merge; the oldest survives.",
     )
-
-

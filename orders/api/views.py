@@ -55,7 +55,9 @@ class OrderFilter(django_filters.FilterSet):
 
 
 def orders_for_api():
-    return Order.objects.select_related("customer", "province", "city", "district").prefetch_related(
+    return Order.objects.select_related(
+        "customer", "province", "city", "district"
+    ).prefetch_related(
         "lines",
         "gifts",
         Prefetch("payments", queryset=Payment.objects.order_by("paid_at", "id")),

@@ -82,9 +82,7 @@ def order_merge_problems(orders: list[Order]) -> list[str]:
     for field in ADDRESS_FIELDS:
         if any(_address_key(o, field) != _address_key(first, field) for o in orders):
             label = Order._meta.get_field(field.removesuffix("_id")).verbose_name
-            problems.append(
-                _("The delivery addresses differ (%(field)s).") % {"field": label}
-            )
+            problems.append(_("The delivery addresses differ (%(field)s).") % {"field": label})
     if any(o.payment_method != first.payment_method for o in orders):
         problems.append(_("The orders have different payment methods."))
     return problems
@@ -204,7 +202,9 @@ def order_merge(*, orders: list[Order | int], actor) -> Order:
         survivor.is_vip = any(o.is_vip for o in locked)
         survivor.is_new_customer = any(o.is_new_customer for o in locked)
         survivor.address_incomplete = any(o.address_incomplete for o in locked)
-        survivor.is_large_amount = survivor.is_large_amount or any(o.is_large_amount for o in locked)
+        survivor.is_large_amount = survivor.is_large_amount or any(
+            o.is_large_amount for o in locked
+        )
         # The siblings were probably why it was flagged a duplicate; that is settled now.
         if survivor.duplicate_of_id is None or survivor.duplicate_of_id in other_ids:
             survivor.is_duplicate = False
@@ -230,9 +230,9 @@ def order_merge(*, orders: list[Order | int], actor) -> Order:
             ]
         )
         order_payments_recompute(survivor)
-        Order.objects.filter(
-            Q(duplicate_of_id__in=other_ids), ~Q(pk=survivor.pk)
-        ).update(duplicate_of=survivor)
+        Order.objects.filter(Q(duplicate_of_id__in=other_ids), ~Q(pk=survivor.pk)).update(
+            duplicate_of=survivor
+        )
         # Orders merged earlier into one of the others now point at the survivor: a merged
         # order always names a live one.
         Order.objects.filter(merged_into_id__in=other_ids).update(merged_into=survivor)

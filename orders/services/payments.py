@@ -208,7 +208,9 @@ def payment_refund_record(
         payer=payer, channel=channel, paid_at=timezone.now(), reference=reference, note=note
     )
     if amount > order.paid_amount:
-        message = _("Only %(paid)s was paid on order %(number)s; %(amount)s cannot be refunded.") % {
+        message = _(
+            "Only %(paid)s was paid on order %(number)s; %(amount)s cannot be refunded."
+        ) % {
             "paid": max(order.paid_amount, ZERO),
             "number": order.number,
             "amount": amount,

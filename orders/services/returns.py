@@ -88,8 +88,12 @@ def order_return_create(
         )
     note = (note or "").strip()
     if len(note) > 500:
-        raise DomainError(_("At most 500 characters."), fields={"note": [_("At most 500 characters.")]})
-    refund = money(refund_amount if refund_amount not in (None, "") else ZERO, field="refund_amount")
+        raise DomainError(
+            _("At most 500 characters."), fields={"note": [_("At most 500 characters.")]}
+        )
+    refund = money(
+        refund_amount if refund_amount not in (None, "") else ZERO, field="refund_amount"
+    )
     if refund < ZERO:
         message = _("The refund cannot be negative.")
         raise DomainError(message, fields={"refund_amount": [message]})
@@ -104,7 +108,10 @@ def order_return_create(
         order = order_lock(order.pk)
         if order.status not in RETURNABLE_STATUSES:
             raise Conflict(
-                _("Order %(number)s is “%(status)s”; only refused or delivered orders take returns.")
+                _(
+                    "Order %(number)s is “%(status)s”; "
+                    "only refused or delivered orders take returns."
+                )
                 % {"number": order.number, "status": order.get_status_display()},
                 code="not_returnable",
             )
@@ -145,13 +152,21 @@ def order_return_create(
         if problems:
             raise DomainError(" ".join(problems), fields={"items": problems}, code="bad_items")
 
-        before = snapshot(order, fields=["status", "paid_amount", "payment_status", "points_awarded"])
+        before = snapshot(
+            order, fields=["status", "paid_amount", "payment_status", "points_awarded"]
+        )
         order_return = OrderReturn.objects.create(
             order=order, reason=reason, note=note, refund_amount=refund, created_by=actor
         )
         OrderReturnItem.objects.bulk_create(
-            [OrderReturnItem(order_return=order_return, line_id=pk, quantity=q) for pk, q in wanted_lines.items()]
-            + [OrderReturnItem(order_return=order_return, gift_id=pk, quantity=q) for pk, q in wanted_gifts.items()]
+            [
+                OrderReturnItem(order_return=order_return, line_id=pk, quantity=q)
+                for pk, q in wanted_lines.items()
+            ]
+            + [
+                OrderReturnItem(order_return=order_return, gift_id=pk, quantity=q)
+                for pk, q in wanted_gifts.items()
+            ]
         )
 
         # Gifts back into stock, rows touched in pk order (no deadlock between two returns).
@@ -175,9 +190,13 @@ def order_return_create(
 
         # Points: what the returned goods earned comes back; points spent on returned
         # redeemed gifts go back to the customer.
-        kept = {pk: ln.quantity - done_lines[pk] - wanted_lines.get(pk, 0) for pk, ln in lines.items()}
+        kept = {
+            pk: ln.quantity - done_lines[pk] - wanted_lines.get(pk, 0) for pk, ln in lines.items()
+        }
         points = order_points_reverse(
-            order=order, remaining_goods=_charged_value(list(lines.values()), kept, order), actor=actor
+            order=order,
+            remaining_goods=_charged_value(list(lines.values()), kept, order),
+            actor=actor,
         )
         points_back = 0
         for pk, quantity in wanted_gifts.items():
@@ -191,7 +210,8 @@ def order_return_create(
             points_add(
                 customer=order.customer,
                 delta=points_back,
-                reason=_("Points for returned gifts of order %(number)s") % {"number": order.number},
+                reason=_("Points for returned gifts of order %(number)s")
+                % {"number": order.number},
                 order=order,
                 actor=actor,
             )

@@ -12,11 +12,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from crm.masking import can_see_full_phone
-from orders.filters_finance import PaymentFilter
+from orders.filters_finance import PaymentFilter, ReceivableFilter
 from orders.forms_finance import PaymentForm
 from orders.models import Order
 from orders.resources import export_payments
-from orders.selectors_finance import order_payments, payment_list
+from orders.selectors_finance import order_payments, payment_list, receivables
 from orders.services.payments import payment_export_audit, payment_record
 from tvshop.audit.pages import ListPage
 from tvshop.errors import DomainError
@@ -33,6 +33,19 @@ class PaymentListView(LoginRequiredMixin, ListPage):
 
     def base_queryset(self):
         return payment_list()
+
+
+class ReceivableListView(LoginRequiredMixin, ListPage):
+    """Orders with what is paid on them (收款状态): finance sees unpaid orders here."""
+
+    permission_required = ("orders.view_order", "orders.view_payment")
+    filterset_class = ReceivableFilter
+    template_name = "orders/finance/receivable_list.html"
+    results_template_name = "orders/finance/receivable_results.html"
+    paginate_by = 50
+
+    def base_queryset(self):
+        return receivables()
 
 
 @login_required

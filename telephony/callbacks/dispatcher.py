@@ -6,8 +6,9 @@ in the embedded default, a loop in a thread of the web process call it):
 1. **Housekeeping.** Dials whose call record closed get their result
    (:func:`~telephony.callbacks.services.callback_call_finished`, in case the bridge did not
    call it); dials that never got a call record within ``DIAL_STALE_SECONDS`` are given
-   up as the agent's failure; offers nobody dialled within ``OFFER_TIMEOUT_SECONDS`` go back
-   to the pool.
+   up as the agent's failure, and so are dials whose call record stayed open past
+   ``CALL_STALE_SECONDS`` (the bridge missed its end); offers nobody dialled within
+   ``OFFER_TIMEOUT_SECONDS`` go back to the pool.
 2. **Gate.** Nothing is handed out while the dispatcher is paused, the "overflow active"
    flag is on (:func:`telephony.callbacks.surge_active`), any live caller waits in a queue
    (a call record queued, not answered, not ended) or fewer than ``MIN_IDLE_AGENTS`` agents
@@ -82,6 +83,18 @@ def callbacks_housekeeping(*, now: dt.datetime | None = None) -> tuple[int, int]
             callback_id=attempt["request_id"],
             result=DialResult.AGENT_FAILED,
             cause="NO_CALL_RECORD",
+            attempt_id=attempt["pk"],
+        )
+        reconciled += 1
+    # a call record the switch never closed (the bridge was down): give the dial up
+    stale_call = now - dt.timedelta(seconds=services.conf("CALL_STALE_SECONDS"))
+    for attempt in CallbackAttempt.objects.filter(
+        ended_at=None, call__outcome=CallOutcome.IN_PROGRESS, started_at__lt=stale_call
+    ).values("pk", "request_id")[:500]:
+        services.callback_dial_result(
+            callback_id=attempt["request_id"],
+            result=DialResult.AGENT_FAILED,
+            cause="CALL_NOT_CLOSED",
             attempt_id=attempt["pk"],
         )
         reconciled += 1

@@ -50,9 +50,11 @@ def callback_list() -> QuerySet[CallbackRequest]:
 def callbacks_due(*, now: dt.datetime | None = None) -> QuerySet[CallbackRequest]:
     """Due requests in the dispatcher's order: highest priority, then oldest first call."""
     now = now or timezone.now()
-    return CallbackRequest.objects.filter(
-        status__in=DUE_STATUSES, next_attempt_at__lte=now
-    ).order_by("-priority", "first_call_at", "id")
+    return (
+        CallbackRequest.objects.filter(status__in=DUE_STATUSES, next_attempt_at__lte=now)
+        .exclude(customer__level="blacklisted")
+        .order_by("-priority", "first_call_at", "id")
+    )
 
 
 def callbacks_of_agent(user) -> QuerySet[CallbackRequest]:

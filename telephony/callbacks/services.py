@@ -29,6 +29,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.choices import CustomerLevel
 from telephony.callbacks.choices import (
     DUE_STATUSES,
     IN_FLIGHT_STATUSES,
@@ -76,6 +77,7 @@ DEFAULTS = {
     "INTERVAL_SECONDS": 10,  # the beat schedule and the embedded loop
     "OFFER_TIMEOUT_SECONDS": 120,  # an offer nobody dialled goes back to the pool
     "DIAL_STALE_SECONDS": 600,  # a dial with no call record after this is given up
+    "CALL_STALE_SECONDS": 3 * 3600,  # a dial whose call record never closed is given up
     "BATCH": 50,  # at most this many hand-outs per run
     # retries (号码回收)
     "MAX_ATTEMPTS": 3,  # unanswered/busy dials before the request expires
@@ -567,6 +569,8 @@ def callback_release(*, actor, callback_id: int) -> CallbackRequest:
 
 
 def _dial_start(*, actor, callback_id: int, mode: str) -> tuple[CallbackRequest, CallbackAttempt]:
+    """Lock the callback, check it may be dialled by ``actor``, mark it dialling and open
+    an attempt (one transaction). A blacklisted customer's callback expires instead."""
     with transaction.atomic():
         request = _locked(callback_id)
         if request is None:
@@ -576,16 +580,20 @@ def _dial_start(*, actor, callback_id: int, mode: str) -> tuple[CallbackRequest,
             raise Conflict(_("This callback is offered to someone else."), code="not_yours")
         if request.status not in (S.OFFERED, *DUE_STATUSES):
             raise Conflict(_("This callback cannot be dialled now."), code="not_dialable")
-        _transition(
-            request,
-            S.DIALLING,
-            actor=actor,
-            why=f"dial ({mode})",
-            assigned_agent=actor,
+        blacklisted = (
+            request.customer is not None and request.customer.level == CustomerLevel.BLACKLISTED
         )
-        attempt = CallbackAttempt.objects.create(
-            request=request, agent=actor, mode=mode, started_at=timezone.now()
-        )
+        if blacklisted:
+            _transition(request, S.EXPIRED, actor=actor, why="blacklisted", assigned_agent=None)
+        else:
+            _transition(
+                request, S.DIALLING, actor=actor, why=f"dial ({mode})", assigned_agent=actor
+            )
+            attempt = CallbackAttempt.objects.create(
+                request=request, agent=actor, mode=mode, started_at=timezone.now()
+            )
+    if blacklisted:  # committed: the request stays expired
+        raise DomainError(_("This customer is blacklisted; the number is not dialled."))
     return request, attempt
 
 

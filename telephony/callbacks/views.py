@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.masking import phone_for_user
-from telephony.callbacks import selectors, services, surge_active
+from telephony.callbacks import selectors, services
 from telephony.callbacks.forms import DispatcherForm, OutcomeForm, ReassignForm
 from telephony.callbacks.services import EXPORT_PERM, MANAGE_PERM, VIEW_PERM, WORK_PERM
 from tvshop.errors import DomainError
@@ -39,13 +39,14 @@ def _mine_response(request, *, outcome_form=None, status=200, error: str = ""):
         ),
         user,
     )
+    control = services.control_get()
     context = {
         "in_hand": in_hand,
         "due": due,
         "outcome_form": outcome_form or OutcomeForm(),
         "error": error,
-        "control": services.control_get(),
-        "surge": surge_active(),
+        "control": control,
+        "surge": control.surge_active,
     }
     return render(request, "callbacks/mine.html", context, status=status)
 
@@ -145,14 +146,15 @@ def _backlog_response(request, *, status=200, error: str = "", reassign_form=Non
     _with_phones(page_obj.object_list, user)
     query = request.GET.copy()
     query.pop("page", None)
+    control = services.control_get()
     context = {
         "filter": filterset,
         "page_obj": page_obj,
         "by_station": selectors.backlog_by_station(),
         "age_buckets": selectors.AGE_BUCKETS,
         "totals": selectors.backlog_totals(),
-        "control": services.control_get(),
-        "surge": surge_active(),
+        "control": control,
+        "surge": control.surge_active,
         "can_manage": user.has_perm(MANAGE_PERM),
         "can_export": user.has_perm(EXPORT_PERM),
         "reassign_form": reassign_form,

@@ -31,9 +31,8 @@ class RecordingSearchForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # Agents are the users who ever held a seat (a small table, unlike calls).
-        users = get_user_model().objects.filter(seat_sessions__isnull=False).distinct()
-        self.fields["agent"].queryset = users.order_by("username")
+        # Every user (a call center has hundreds, not millions; former agents included).
+        self.fields["agent"].queryset = get_user_model().objects.order_by("username")
 
     def clean(self):
         data = super().clean()

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import logging
 from pathlib import Path
 
@@ -281,3 +282,74 @@ def call_supervise(
         output=job.output.strip(),
         extension=extension,
     )
+
+
+# --- retention -----------------------------------------------------------------------------
+
+
+def recordings_retention_days() -> int | None:
+    """``TELEPHONY_RECORDINGS_RETENTION_DAYS``; ``None`` (the default) keeps recordings."""
+    days = getattr(settings, "TELEPHONY_RECORDINGS_RETENTION_DAYS", None)
+    return int(days) if days else None
+
+
+def recordings_purge(*, older_than, actor=None, batch_size: int = 500) -> int:
+    """Delete the recording files of calls started before ``older_than`` and clear their
+    ``recording_path``; returns how many recordings were removed. Files outside the
+    recordings root are never touched (their path stays, a warning is logged); a path whose
+    file is already gone is cleared. One audit row per run that removed something.
+    """
+    from telephony.supervision.models import Recording
+
+    removed = 0
+    last_id = 0
+    while True:
+        calls = list(
+            Recording.objects.with_file()
+            .filter(created_at__lt=older_than, pk__gt=last_id)
+            .order_by("pk")[:batch_size]
+        )
+        if not calls:
+            break
+        last_id = calls[-1].pk
+        cleared: list[int] = []
+        for call in calls:
+            try:
+                path = recording_file(call)
+            except RecordingOutsideRoot:
+                continue
+            except RecordingMissing:
+                cleared.append(call.pk)
+                continue
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError:
+                logger.warning("could not delete %s", path, exc_info=True)
+                continue
+            cleared.append(call.pk)
+        if cleared:
+            # The files are gone whatever happens next: clear their paths right away.
+            Call.objects.filter(pk__in=cleared).update(recording_path="")
+            removed += len(cleared)
+    if removed:
+        with transaction.atomic():
+            audit_record(
+                actor=actor,
+                action="delete",
+                object_type=Recording,
+                object_repr=f"{removed} recordings",
+                after={"removed": removed, "older_than": older_than},
+                note="recordings retention",
+            )
+    return removed
+
+
+def recordings_purge_expired(*, now=None) -> int:
+    """:func:`recordings_purge` with the configured retention (nothing when unset)."""
+    days = recordings_retention_days()
+    if not days:
+        return 0
+    now = now or timezone.now()
+    return recordings_purge(older_than=now - dt.timedelta(days=days))

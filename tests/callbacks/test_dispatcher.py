@@ -231,3 +231,35 @@ def test_the_beat_task_runs_the_dispatcher(settings):
     note = callbacks_dispatch_task.apply().get()
     assert note.startswith("open") and "offered 1" in note
     assert CallbackRequest.objects.get(pk=cb.pk).status == CallbackStatus.OFFERED
+
+
+def test_dials_that_never_got_or_never_closed_a_call_record_are_given_up(settings):
+    from telephony.callbacks.models import CallbackAttempt
+    from telephony.callbacks.services import _dial_start
+
+    settings.CALLBACKS = {"DIAL_STALE_SECONDS": 60, "CALL_STALE_SECONDS": 3600}
+    agent = agent_in_seat("1001")
+    other = agent_in_seat("1002", idle=False)
+    lost, stuck = capture(), capture()
+    _dial_start(actor=agent, callback_id=lost.pk, mode="preview")
+    _dial_start(actor=other, callback_id=stuck.pk, mode="preview")
+    call = Call.objects.create(
+        uuid="never-closed",
+        direction=CallDirection.OUTBOUND,
+        caller="1002",
+        callee=stuck.number,
+        agent=other,
+        created_at=timezone.now(),
+    )
+    CallbackAttempt.objects.filter(request=stuck).update(call=call)
+    # recent: left alone
+    callbacks_dispatch(housekeeping=True)
+    assert CallbackRequest.objects.filter(status=CallbackStatus.DIALLING).count() == 2
+    # old: given up as the agent's side, no attempt counted
+    CallbackAttempt.objects.update(started_at=timezone.now() - dt.timedelta(hours=2))
+    report = callbacks_dispatch()
+    assert report.reconciled == 2
+    causes = set(CallbackAttempt.objects.values_list("cause", flat=True))
+    assert causes == {"NO_CALL_RECORD", "CALL_NOT_CLOSED"}
+    assert not CallbackRequest.objects.filter(status=CallbackStatus.DIALLING).exists()
+    assert set(CallbackRequest.objects.values_list("attempts", flat=True)) == {0}

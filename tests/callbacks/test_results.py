@@ -199,3 +199,22 @@ def test_a_callback_on_a_call_is_not_reassigned(make_user):
     cb, _agent = _dialling()
     with pytest.raises(Conflict):
         callback_reassign(actor=make_user("supervisor"), callback_id=cb.pk, agent=None)
+
+
+def test_a_blacklisted_customer_is_never_dialled(make_user):
+    from crm.choices import CustomerLevel
+    from telephony.callbacks.dispatcher import callbacks_dispatch
+    from telephony.callbacks.services import callback_dial
+    from tests.factories import CustomerFactory, CustomerPhoneFactory
+
+    customer = CustomerFactory(level=CustomerLevel.BLACKLISTED)
+    CustomerPhoneFactory(customer=customer, number="+8613500135000")
+    cb = capture("+8613500135000")
+    agent = agent_in_seat("1001")
+    # the dispatcher does not hand it out
+    assert callbacks_dispatch().offered == []
+    # dialling it by hand expires it, without a dial attempt
+    with pytest.raises(DomainError):
+        callback_dial(actor=agent, callback_id=cb.pk)
+    cb.refresh_from_db()
+    assert cb.status == CallbackStatus.EXPIRED and not CallbackAttempt.objects.exists()

@@ -290,7 +290,11 @@ def test_return_of_an_order_not_delivered_is_409(api_for):
 
     response = api.post(
         RETURNS,
-        {"order": order.pk, "reason": "quality", "items": [{"line": order.lines.get().pk, "quantity": 1}]},
+        {
+            "order": order.pk,
+            "reason": "quality",
+            "items": [{"line": order.lines.get().pk, "quantity": 1}],
+        },
         format="json",
     )
 
@@ -303,7 +307,11 @@ def test_only_finance_records_returns(api_for, role):
     order = order_of(OrderStatus.DELIVERED)
     response = api_for(role).post(
         RETURNS,
-        {"order": order.pk, "reason": "quality", "items": [{"line": order.lines.get().pk, "quantity": 1}]},
+        {
+            "order": order.pk,
+            "reason": "quality",
+            "items": [{"line": order.lines.get().pk, "quantity": 1}],
+        },
         format="json",
     )
     assert response.status_code == 403

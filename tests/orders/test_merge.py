@@ -8,7 +8,7 @@ import time
 from decimal import Decimal
 
 import pytest
-from django.db import close_old_connections, connections, transaction
+from django.db import close_old_connections, connections
 
 from orders import hooks
 from orders.choices import OrderStatus, PaymentChannel
@@ -54,8 +54,11 @@ def test_two_orders_become_one_with_lines_gifts_and_amounts_combined(reviewer, w
     pan = ProductFactory(price=D("199.00"), weight_kg=D("0.5"))
     gift = GiftFactory(stock=10)
     older = make_order(
-        customer=customer, status=OrderStatus.FIRST_APPROVED, products=[(tv, 1, D("999.00"))],
-        freight=D("20.00"), discount_amount=D("9.00"),
+        customer=customer,
+        status=OrderStatus.FIRST_APPROVED,
+        products=[(tv, 1, D("999.00"))],
+        freight=D("20.00"),
+        discount_amount=D("9.00"),
     )
     newer = make_order(
         customer=customer,
@@ -206,8 +209,14 @@ def test_payments_move_to_the_survivor(reviewer, make_user):
     finance = make_user("finance")
     a, b = siblings(2, payment_method="prepaid")
     payment_record(
-        order=b, payer="张三", channel=PaymentChannel.ONLINE, amount=D("199.00"),
-        paid_at=an_hour_ago(), reference="W1", note="", actor=finance,
+        order=b,
+        payer="张三",
+        channel=PaymentChannel.ONLINE,
+        amount=D("199.00"),
+        paid_at=an_hour_ago(),
+        reference="W1",
+        note="",
+        actor=finance,
     )
 
     survivor = order_merge(orders=[a, b], actor=reviewer)

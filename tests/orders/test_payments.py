@@ -100,7 +100,13 @@ def test_duplicate_reference_for_the_same_method_is_refused(make_user):
 
 @pytest.mark.parametrize(
     ("amount", "field"),
-    [("0", "amount"), ("-5.00", "amount"), ("1.005", "amount"), ("abc", "amount"), ("NaN", "amount")],
+    [
+        ("0", "amount"),
+        ("-5.00", "amount"),
+        ("1.005", "amount"),
+        ("abc", "amount"),
+        ("NaN", "amount"),
+    ],
 )
 def test_bad_amounts_are_refused(make_user, amount, field):
     finance = make_user("finance")
@@ -182,3 +188,38 @@ def test_paid_amount_is_the_sum_of_records_after_many_payments(make_user):
     assert order.payment_status == PaymentStatus.PAID
     with pytest.raises(Conflict):
         pay(order, D("0.01"), actor=finance)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clerks_paying_at_once_cannot_overpay(make_user):
+    # given an order of 100.00 and two clerks recording 60.00 each at the same moment
+    import threading
+
+    from django.db import close_old_connections
+
+    clerks = [make_user("finance"), make_user("finance")]
+    order = order_of(OrderStatus.DELIVERED, ("100.00", 1))
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def record(clerk):
+        try:
+            barrier.wait(timeout=10)
+            pay(Order(pk=order.pk), D("60.00"), actor=clerk)
+            outcomes.append("ok")
+        except Conflict as exc:
+            outcomes.append(exc.code)
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=record, args=(c,)) for c in clerks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+
+    # then one is recorded, the other refused as an overpayment
+    assert sorted(outcomes) == ["ok", "overpayment"]
+    order.refresh_from_db()
+    assert order.paid_amount == D("60.00")
+    assert order.payments.count() == 1

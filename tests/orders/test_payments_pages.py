@@ -80,12 +80,16 @@ def test_payment_list_query_count_is_constant(client_for, make_user, django_asse
     finance = make_user("finance")
     client = client_for("finance")
     for _ in range(3):
-        record(order_of(OrderStatus.DELIVERED, ("10.00", 1), station=StationFactory()), "1.00", finance)
+        record(
+            order_of(OrderStatus.DELIVERED, ("10.00", 1), station=StationFactory()), "1.00", finance
+        )
     client.get(LIST)
     with django_assert_max_num_queries(12) as few:
         client.get(LIST)
     for _ in range(10):
-        record(order_of(OrderStatus.DELIVERED, ("10.00", 1), station=StationFactory()), "1.00", finance)
+        record(
+            order_of(OrderStatus.DELIVERED, ("10.00", 1), station=StationFactory()), "1.00", finance
+        )
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get(LIST).status_code == 200
 
@@ -241,3 +245,43 @@ def test_payment_include_renders_on_its_own(rf, make_user):
     assert "赵六" in html
     assert reverse("orders:payment_create", args=[order.pk]) in html
     assert reverse("orders:return_create", args=[order.pk]) in html
+
+
+def test_bad_filter_values_are_not_a_server_error(client_for):
+    client = client_for("finance")
+
+    page = client.get(LIST, {"station": "abc", "date_from": "2026-13-45", "channel": "x"})
+    export = client.get(EXPORT, {"format": "csv", "station": "abc"})
+
+    assert page.status_code == 200
+    assert export.status_code == 400
+    assert not AuditEntry.objects.filter(action=AuditAction.EXPORT).exists()
+
+
+# --- receivables -------------------------------------------------------------------------
+RECEIVABLES = "/orders/finance/orders/"
+
+
+def test_finance_sees_unpaid_orders(client_for, make_user, django_assert_max_num_queries):
+    finance = make_user("finance")
+    unpaid = order_of(OrderStatus.SECOND_APPROVED, ("50.00", 1), station=StationFactory())
+    paid = order_of(OrderStatus.DELIVERED, ("50.00", 1), station=StationFactory())
+    record(paid, "50.00", finance)
+    cancelled = order_of(OrderStatus.CANCELLED)
+    client = client_for("finance")
+    client.get(RECEIVABLES)
+
+    with django_assert_max_num_queries(12):
+        body = client.get(RECEIVABLES, {"payment_status": "unpaid"}).content.decode()
+    everything = client.get(RECEIVABLES).content.decode()
+
+    assert unpaid.number in body and paid.number not in body
+    assert reverse("orders:payment_create", args=[unpaid.pk]) in body
+    assert cancelled.number not in everything and paid.number in everything
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [("finance", 200), ("supervisor", 200), ("agent", 403), ("logistics", 403)]
+)
+def test_receivables_permissions(client_for, role, status):
+    assert client_for(role).get(RECEIVABLES).status_code == status

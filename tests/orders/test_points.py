@@ -63,7 +63,9 @@ def test_delivery_awards_points_exactly_once(make_user):
 
 def test_discount_earns_nothing_and_freight_earns_nothing(make_user):
     clerk = make_user("logistics")
-    order = order_of(OrderStatus.SHIPPED, ("100.00", 1), freight=D("15.00"), discount_amount=D("10.50"))
+    order = order_of(
+        OrderStatus.SHIPPED, ("100.00", 1), freight=D("15.00"), discount_amount=D("10.50")
+    )
 
     deliver(order, clerk)
 
@@ -250,3 +252,21 @@ def test_awarding_follows_a_settings_rate(make_user, settings):
     deliver(order, clerk)
 
     assert Order.objects.get(pk=order.pk).points_awarded == 20
+
+
+def test_award_task_awards_missing_points_once():
+    # given a delivered order whose points were never awarded (raw rows, no transition)
+    from orders.tasks import order_points_award_task
+
+    order = order_of(OrderStatus.DELIVERED, ("30.00", 1))
+    shipped = order_of(OrderStatus.SHIPPED, ("30.00", 1))
+
+    # when the task runs twice over both
+    first = order_points_award_task.apply(args=[[order.pk, shipped.pk]]).get()
+    second = order_points_award_task.apply(args=[[order.pk, shipped.pk]]).get()
+
+    # then only the delivered one earned, once, recorded as a system action
+    assert (first, second) == (30, 0)
+    assert Customer.objects.get(pk=order.customer_id).points_balance == 30
+    assert Customer.objects.get(pk=shipped.customer_id).points_balance == 0
+    assert PointsEntry.objects.get(order_ref=order.number).created_by is None

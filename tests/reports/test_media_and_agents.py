@@ -205,3 +205,28 @@ def hotline_agent():
     )
     rollups_refresh()
     return user, seat
+
+
+def test_deleting_a_call_reattributes_its_order_to_the_customers_first_call():
+    # given an order taken 2.5 h after its call, and the customer's other call 20 min before
+    first, second = HotlineFactory(), HotlineFactory()
+    customer = make_customer(name="W")
+    gone = make_call(
+        at=local(2026, 11, 20, 22, 0), hotline=first, answered=2, ended=9, customer=customer
+    )
+    make_call(at=local(2026, 11, 21, 0, 20), hotline=second, answered=2, ended=9, customer=customer)
+    _order(
+        at=local(2026, 11, 21, 0, 40), customer=customer, call_uuid=gone.uuid, status="submitted"
+    )
+    rollups_refresh()
+    day = Period(dt.date(2026, 11, 21), dt.date(2026, 11, 21))
+    assert [r["station_id"] for r in media_efficiency(period=day).rows[:-1] if r["orders"]] == [
+        first.station_id
+    ]
+    # when the call record is deleted
+    gone.delete()
+    rollups_refresh()
+    # then the order belongs to the station of the customer's call within the window
+    assert [r["station_id"] for r in media_efficiency(period=day).rows[:-1] if r["orders"]] == [
+        second.station_id
+    ]

@@ -142,7 +142,14 @@ def test_refresh_now_takes_pending_changes(client_for, data):
 
 
 def test_beat_refreshes_every_minute():
+    # the data migration's entry (run again here: tests that flush the database drop it)
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("tvshop.reports.migrations.0003_refresh_every_minute").forwards(apps, None)
     task = PeriodicTask.objects.get(task="tvshop.reports.tasks.rollups_refresh_task")
+    assert task.enabled
     assert (task.interval.every, task.interval.period) == (1, "minutes")
 
 
@@ -198,3 +205,15 @@ def test_schedule_form_refuses_bad_addresses(client_for):
     )
     assert response.status_code == 302
     assert ScheduledReport.objects.get().frequency == "monthly"
+
+
+def test_the_beat_task_takes_pending_changes(data):
+    from tvshop.reports.selectors import Period, pending_changes, station_curve
+    from tvshop.reports.tasks import rollups_refresh_task
+
+    make_call(at=local(2026, 11, 20, 20, 40), hotline=data, answered=5, ended=65)
+    assert pending_changes() > 0
+    rollups_refresh_task()
+    assert pending_changes() == 0
+    day = Period(dt.date(2026, 11, 20), dt.date(2026, 11, 20))
+    assert station_curve(period=day, stations=[data.station_id])["series"][0]["data"][20] == 5

@@ -278,3 +278,40 @@ def test_hotline_and_customer_columns(root, client_for):
     _call(hotline=hotline, station=hotline.station, customer=customer, created_at=timezone.now())
     html = client_for("supervisor").get(reverse("telephony:recording_list")).content.decode()
     assert "4008009999" in html and "李雷" in html
+
+
+# --- retention -----------------------------------------------------------------------------
+
+
+def test_retention_deletes_old_files_only_and_is_audited(root, settings):
+    from telephony.supervision.services import recordings_purge_expired
+
+    old_file = root / "2026" / "11" / "old.wav"
+    old_file.write_bytes(b"old")
+    outside = root.parent / "keep.wav"
+    outside.write_bytes(b"not ours")
+    now = T0 + dt.timedelta(days=100)
+    old = _call(path="2026/11/old.wav", created_at=T0)
+    gone = _call(path="2026/11/vanished.wav", created_at=T0)
+    foreign = _call(path=str(outside), created_at=T0)
+    recent = _call(path="2026/11/a.wav", created_at=now - dt.timedelta(days=3))
+
+    # without a retention setting nothing happens
+    settings.TELEPHONY_RECORDINGS_RETENTION_DAYS = None
+    assert recordings_purge_expired(now=now) == 0
+    assert old_file.exists()
+
+    # with 30 days: the old file is deleted, the vanished one's path cleared
+    settings.TELEPHONY_RECORDINGS_RETENTION_DAYS = 30
+    assert recordings_purge_expired(now=now) == 2
+    assert not old_file.exists()
+    assert (root / "2026" / "11" / "a.wav").exists() and outside.exists()
+    paths = dict(Call.objects.values_list("pk", "recording_path"))
+    assert (paths[old.pk], paths[gone.pk]) == ("", "")
+    assert paths[foreign.pk] == str(outside)  # outside the root: never touched
+    assert paths[recent.pk] == "2026/11/a.wav"
+    [entry] = AuditEntry.objects.filter(note="recordings retention")
+    assert entry.after["removed"] == 2
+    # a second run finds nothing more
+    assert recordings_purge_expired(now=now) == 0
+    assert AuditEntry.objects.filter(note="recordings retention").count() == 1
