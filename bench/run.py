@@ -11,7 +11,14 @@ from pathlib import Path
 
 import django
 
-BENCHMARKS = ["customer_lookup", "faq_search", "screen_pop", "stats_rollups"]
+BENCHMARKS = [
+    "customer_lookup",
+    "faq_search",
+    "screen_pop",
+    "stats_rollups",
+    "shipping_export",
+    "shipping_import",
+]
 
 
 def main(argv: list[str]) -> None:

@@ -676,6 +676,7 @@ def main() -> None:
                         "offered": system["offered"],
                         "placed": system["placed"],
                         "not_offered_within_60s": late,
+                        "records": system.get("records"),
                     },
                 )
             )

@@ -808,6 +808,7 @@ def demo_load(*, out: Callable[[str], None] | None = None) -> dict[str, int]:
         created["stations"] = _load_stations()
         created["hotlines"] = _load_hotlines()
         created["airing_slots"] = _load_slots()
+        created["courier_templates"] = _load_courier_templates()
     # Knowledge and customers go through services/bulk writes with their own transactions.
     with transaction.atomic():
         created["scripts"] = _load_scripts()
@@ -1385,3 +1386,10 @@ __all__ = [
     "demo_users",
     "phone_info",
 ]
+
+
+def _load_courier_templates() -> int:
+    """Couriers, SF Express's sheet layout and status texts (logistics owns them)."""
+    from logistics.defaults import courier_templates_load
+
+    return courier_templates_load()

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from telephony import views
+from telephony.cdr import views as cdr_views
 from telephony.supervision import views as supervision_views
 
 app_name = "telephony"
@@ -27,4 +28,6 @@ urlpatterns = [
         supervision_views.recording_download,
         name="recording_download",
     ),
+    # CDRs posted by FreeSWITCH's mod_json_cdr (telephony/cdr)
+    path("cdr/", cdr_views.cdr_post, name="cdr_post"),
 ]

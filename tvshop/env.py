@@ -57,6 +57,9 @@ class Env:
     esl_port: int
     esl_password: str | None
     email_backend: str
+    # HTTP Basic credentials FreeSWITCH's mod_json_cdr posts CDRs with (telephony/cdr)
+    cdr_username: str = "freeswitch"
+    cdr_password: str = "CHANGE-ME-tvshop-cdr"
 
 
 def read_env() -> Env:
@@ -86,6 +89,16 @@ def read_env() -> Env:
             "ESL_PASSWORD is not set. With ESL_HOST (a real FreeSWITCH) give the event "
             "socket password of event_socket.conf.xml; FreeSWITCH's default must be changed."
         )
+    cdr_username = os.environ.get("CDR_USERNAME") or "freeswitch"
+    cdr_password = os.environ.get("CDR_PASSWORD") or ""
+    if os.environ.get("ESL_HOST") and not (
+        os.environ.get("CDR_USERNAME") and cdr_password and len(cdr_password) >= 12
+    ):
+        raise ImproperlyConfigured(
+            "CDR_USERNAME and CDR_PASSWORD are not set (the password at least 12 characters). "
+            "With ESL_HOST (a real FreeSWITCH) give the credentials mod_json_cdr posts call "
+            "records with (json_cdr.conf.xml, param cred=username:password)."
+        )
     return Env(
         database_url=database_url,
         redis_url=redis_url,
@@ -100,4 +113,6 @@ def read_env() -> Env:
         email_backend=os.environ.get(
             "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
         ),
+        cdr_username=cdr_username,
+        cdr_password=cdr_password or "CHANGE-ME-tvshop-cdr",
     )

@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "logistics",
     "telephony",
     "telephony.callbacks",
+    "telephony.routing",
+    "telephony.cdr",
     "tvshop.reports",
 ]
 
@@ -149,6 +151,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # loop in the web process runs it instead (telephony.callbacks.dispatcher).
 CELERY_BEAT_SCHEDULE = {
     "callbacks-dispatch": {"task": "callbacks.dispatch", "schedule": 10.0},
+    # overflow controller fallback (telephony/routing); the bridge side runs it every second
+    "routing-overflow-tick": {"task": "routing.overflow_tick", "schedule": 5.0},
 }
 
 # --- auth -----------------------------------------------------------------------------
@@ -266,6 +270,9 @@ TELEPHONY_ESL = {
     "password": ENV.esl_password or "ClueCon",
     "simulated": ENV.esl_host is None,
 }
+# CDRs (telephony/cdr): the HTTP Basic credentials mod_json_cdr posts with (CDR_USERNAME /
+# CDR_PASSWORD; required with ESL_HOST, an embedded default otherwise).
+TELEPHONY_CDR = {"username": ENV.cdr_username, "password": ENV.cdr_password}
 # After-call work (业务后处理): seconds before the agent is made ready again, and whether
 # it starts by itself when an answered call ends.
 TELEPHONY_ACW_SECONDS = 30

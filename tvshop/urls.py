@@ -16,6 +16,7 @@ urlpatterns = [
     path("logistics/", include("logistics.urls")),
     path("telephony/", include("telephony.urls")),
     path("callbacks/", include("telephony.callbacks.urls")),
+    path("routing/", include("telephony.routing.urls")),
     path("reports/", include("tvshop.reports.urls")),
     path("api/", include("tvshop.api.urls")),
     path("admin/", admin.site.urls),

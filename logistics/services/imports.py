@@ -295,8 +295,8 @@ COPY_FIELDS = (
 )
 
 
-def _rows_for_copy(imp: LogisticsImport, sheet, outcome: Outcome):
-    mappings = status_mappings(imp.courier_id) if imp.kind == ImportKind.STATUS else {}
+def _rows_for_copy(imp: LogisticsImport, sheet, outcome: Outcome, mappings: dict[str, str]):
+    # No queries in here: the rows are produced while the connection is in COPY mode.
     uploaded = imp.created_at
     label_order, label_waybill = _("Order number"), _("Waybill number")
     for number, cells in sheet.records():
@@ -372,7 +372,8 @@ def _run_tracking(imp: LogisticsImport, sheet, *, apply: bool) -> Outcome:
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {TMP}")
         cursor.execute(f"CREATE TEMPORARY TABLE {TMP} ({COLUMNS})")
-        _copy_rows(cursor, _rows_for_copy(imp, sheet, outcome))
+        mappings = status_mappings(imp.courier_id) if imp.kind == ImportKind.STATUS else {}
+        _copy_rows(cursor, _rows_for_copy(imp, sheet, outcome, mappings))
         if connection.vendor == "postgresql":
             cursor.execute(f"CREATE INDEX ON {TMP} (shipment_id)")
             cursor.execute(f"ANALYZE {TMP}")

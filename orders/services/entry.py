@@ -149,6 +149,13 @@ def freight_compute(*, courier_id: int | None, province_code: str, weight_kg: De
     )
 
 
+def entry_freight(*, province_code: str, weight_kg: Decimal) -> Decimal:
+    """Freight quoted at entry: with the province's default courier (the second review
+    may choose another one and the amounts are recomputed then)."""
+    courier_id = hooks.default_courier_for(province_code=province_code)
+    return freight_compute(courier_id=courier_id, province_code=province_code, weight_kg=weight_kg)
+
+
 def airing_slot_at(*, station: Station | None, at: dt.datetime) -> AiringSlot | None:
     """The station's airing running at ``at``; else the latest one that ended at most
     ``ORDERS_SLOT_GRACE_MINUTES`` before (viewers call right after the ad)."""
@@ -346,9 +353,7 @@ def order_create(
             points_balance=customer.points_balance,
             now=now,
         )
-        freight = freight_compute(
-            courier_id=None, province_code=delivery["province_id"], weight_kg=priced.weight_kg
-        )
+        freight = entry_freight(province_code=delivery["province_id"], weight_kg=priced.weight_kg)
         total, cod = amounts_compute(
             goods=priced.goods, discount=discount, freight=freight, payment_method=payment_method
         )
@@ -444,11 +449,7 @@ def order_update(
         order.lines.all().delete()
         _write_lines(order, priced)
         gifts_reserve(order=order, customer=customer, plan=plan, actor=actor)
-        freight = freight_compute(
-            courier_id=order.courier_id,
-            province_code=delivery["province_id"],
-            weight_kg=priced.weight_kg,
-        )
+        freight = entry_freight(province_code=delivery["province_id"], weight_kg=priced.weight_kg)
         order.total, order.cod_amount = amounts_compute(
             goods=priced.goods, discount=discount, freight=freight, payment_method=payment_method
         )
@@ -510,8 +511,12 @@ def order_add_lines(*, order: Order, actor, lines: list[LineInput]) -> Order:
         all_lines = list(order.lines.select_related("product"))
         order.goods_amount = money(sum((ln.amount for ln in all_lines), ZERO))
         weight = sum((ln.product.weight_kg * ln.quantity for ln in all_lines), Decimal("0"))
-        order.freight = freight_compute(
-            courier_id=order.courier_id, province_code=order.province_id, weight_kg=weight
+        order.freight = (
+            freight_compute(
+                courier_id=order.courier_id, province_code=order.province_id, weight_kg=weight
+            )
+            if order.courier_id
+            else entry_freight(province_code=order.province_id, weight_kg=weight)
         )
         order.total, order.cod_amount = amounts_compute(
             goods=order.goods_amount,

@@ -13,7 +13,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from crm.masking import phone_for_user
 from crm.models import Customer
 from orders.choices import OrderStatus
 from orders.filters import MyOrdersFilter
@@ -24,7 +23,7 @@ from orders.services.entry import (
     ZERO,
     amounts_compute,
     discount_limit_percent,
-    freight_compute,
+    entry_freight,
     lines_price,
     order_add_lines,
     order_create,
@@ -71,11 +70,6 @@ def _entry_context(request, *, customer, form, order=None, lines=None, error=Non
         "embedded": is_htmx(request),
         "error": error,
         "selected_gifts": set(form.gift_ids()) if form.is_bound else set(),
-        "customer_phone": phone_for_user(
-            next((p.number for p in customer.phones.all()), ""), request.user
-        )
-        if customer.phones.exists()
-        else "",
         "new_address_value": NEW_ADDRESS,
     }
 
@@ -163,9 +157,7 @@ def entry_summary(request):
             goods, quantities = priced.goods, priced.quantities()
             province = _summary_province(request, customer)
             if province:
-                freight = freight_compute(
-                    courier_id=None, province_code=province, weight_kg=priced.weight_kg
-                )
+                freight = entry_freight(province_code=province, weight_kg=priced.weight_kg)
     limit = discount_limit_percent(request.user)
     allowed = (goods * limit / Decimal(100)).quantize(Decimal("0.01"))
     if discount > allowed:

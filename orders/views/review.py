@@ -115,6 +115,7 @@ def review_approve(request, stage: int, pk: int):
     form_class = SecondApproveForm if stage == ReviewStage.SECOND else ApproveForm
     form = form_class(request.POST)
     status = 400
+    error = ""
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -129,11 +130,13 @@ def review_approve(request, stage: int, pk: int):
         except DomainError as exc:
             exc.add_to_form(form)
             status = exc.status
+            error = exc.message
         else:
             messages.success(request, _("Order %(number)s approved.") % {"number": order.number})
             return redirect(_next_url(request, stage))
     order = _load(pk)
     context = _review_context(request, order, stage, approve_form=form)
+    context["error"] = error
     return render(request, "orders/review_order.html", context, status=status)
 
 
@@ -144,6 +147,7 @@ def review_reject(request, stage: int, pk: int):
     _require_stage(request, stage)
     form = RejectForm(request.POST)
     status = 400
+    error = ""
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -158,6 +162,7 @@ def review_reject(request, stage: int, pk: int):
         except DomainError as exc:
             exc.add_to_form(form)
             status = exc.status
+            error = exc.message
         else:
             text = (
                 _("Order %(number)s cancelled.")
@@ -168,6 +173,7 @@ def review_reject(request, stage: int, pk: int):
             return redirect(_next_url(request, stage))
     order = _load(pk)
     context = _review_context(request, order, stage, reject_form=form)
+    context["error"] = error
     return render(request, "orders/review_order.html", context, status=status)
 
 

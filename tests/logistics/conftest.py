@@ -66,7 +66,12 @@ def exported(courier, *, n=1, waybills=None, **fields):
 
     user = fields.pop("agent", None)
     orders = [
-        make_order(status=OrderStatus.EXPORTED, courier=courier, **({"agent": user} if user else {}), **fields)
+        make_order(
+            status=OrderStatus.EXPORTED,
+            courier=courier,
+            **({"agent": user} if user else {}),
+            **fields,
+        )
         for _ in range(n)
     ]
     batch = ShipmentBatch.objects.create(

@@ -45,7 +45,7 @@ def _sheet(batch):
 
 def test_export_writes_the_couriers_columns_and_moves_orders(sf, zto, clerk):
     # Given two approved SF orders (one with a formula in its remark) and one ZTO order
-    a = make_order(courier=sf, remark="=HYPERLINK(\"http://x\")", recipient="@张三")
+    a = make_order(courier=sf, remark='=HYPERLINK("http://x")', recipient="@张三")
     b = make_order(courier=sf, phone="+8613800138000")
     c = make_order(courier=zto)
     # When the clerk exports all couriers
@@ -66,7 +66,9 @@ def test_export_writes_the_couriers_columns_and_moves_orders(sf, zto, clerk):
     row_b = by_number[b.number]
     assert row_b[header.index("收件手机")] == "13800138000"
     # phone written as text, not a number
-    phone_cell = sheet.cell(row=[r[0] for r in rows].index(b.number) + 1, column=header.index("收件手机") + 1)
+    phone_cell = sheet.cell(
+        row=[r[0] for r in rows].index(b.number) + 1, column=header.index("收件手机") + 1
+    )
     assert phone_cell.data_type == "s"
     row_a = by_number[a.number]
     assert row_a[header.index("备注")].startswith("'=")
@@ -178,7 +180,9 @@ def test_a_cancel_racing_the_export_is_either_exported_or_cancelled(sf, make_use
     assert Order.objects.filter(status=OrderStatus.EXPORTED).count() == batch.order_count
 
 
-def test_export_page_permissions_and_progress(sf, client_for, eager_celery, django_capture_on_commit_callbacks):
+def test_export_page_permissions_and_progress(
+    sf, client_for, eager_celery, django_capture_on_commit_callbacks
+):
     make_order(courier=sf)
     agent = client_for("agent")
     assert agent.get(reverse("logistics:batch_list")).status_code == 403
@@ -197,7 +201,9 @@ def test_export_page_permissions_and_progress(sf, client_for, eager_celery, djan
     # nothing left: a 4xx form answer, not a 500
     response = clerk.post(reverse("logistics:batch_list"), {"courier": sf.pk})
     assert response.status_code == 400
-    bad = clerk.post(reverse("logistics:batch_list"), {"date_from": "2026-02-01", "date_to": "2026-01-01"})
+    bad = clerk.post(
+        reverse("logistics:batch_list"), {"date_from": "2026-02-01", "date_to": "2026-01-01"}
+    )
     assert bad.status_code == 400
     assert agent.get(reverse("logistics:batch_download", args=[batch.pk])).status_code == 403
 
@@ -215,12 +221,24 @@ def test_freight_and_default_courier_rules(sf, zto):
     from logistics.models import FreightRule, ProvinceCourier
 
     guangdong = Division.objects.get(code="44")
-    FreightRule.objects.create(courier=sf, province=None, first_kg=Decimal("12"), additional_kg=Decimal("2"))
-    FreightRule.objects.create(courier=sf, province=guangdong, first_kg=Decimal("8"), additional_kg=Decimal("1.5"))
+    FreightRule.objects.create(
+        courier=sf, province=None, first_kg=Decimal("12"), additional_kg=Decimal("2")
+    )
+    FreightRule.objects.create(
+        courier=sf, province=guangdong, first_kg=Decimal("8"), additional_kg=Decimal("1.5")
+    )
     ProvinceCourier.objects.create(province=guangdong, courier=zto)
-    assert freight_for(courier_id=sf.pk, province_code="44", weight_kg=Decimal("0.5")) == Decimal("8.00")
-    assert freight_for(courier_id=sf.pk, province_code="44", weight_kg=Decimal("2.1")) == Decimal("11.00")
-    assert freight_for(courier_id=sf.pk, province_code="11", weight_kg=Decimal("3")) == Decimal("16.00")
-    assert freight_for(courier_id=zto.pk, province_code="11", weight_kg=Decimal("3")) == Decimal("0.00")
+    assert freight_for(courier_id=sf.pk, province_code="44", weight_kg=Decimal("0.5")) == Decimal(
+        "8.00"
+    )
+    assert freight_for(courier_id=sf.pk, province_code="44", weight_kg=Decimal("2.1")) == Decimal(
+        "11.00"
+    )
+    assert freight_for(courier_id=sf.pk, province_code="11", weight_kg=Decimal("3")) == Decimal(
+        "16.00"
+    )
+    assert freight_for(courier_id=zto.pk, province_code="11", weight_kg=Decimal("3")) == Decimal(
+        "0.00"
+    )
     assert default_courier_for(province_code="44") == zto.pk
     assert default_courier_for(province_code="11") is None

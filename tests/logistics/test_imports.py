@@ -38,7 +38,12 @@ def test_header_below_a_merged_title_with_variants_and_spaces(tmp_path):
     path = tmp_path / "a.xlsx"
     path.write_bytes(
         xlsx_bytes(
-            [[" 客户 订单号 ", "快递单号　", "备注"], ["T1", 770000000001, "x"], [], ["T2", "SF 123 456 789", ""]],
+            [
+                [" 客户 订单号 ", "快递单号　", "备注"],
+                ["T1", 770000000001, "x"],
+                [],
+                ["T2", "SF 123 456 789", ""],
+            ],
             title="顺丰速运 运单回传 2026-11-22",
             blank_rows=2,
             merge=3,
@@ -52,7 +57,9 @@ def test_header_below_a_merged_title_with_variants_and_spaces(tmp_path):
     assert clean_identifier(records[1][1]["waybill"], label="w") == "SF123456789"
 
 
-@pytest.mark.parametrize("value", ["7.7E+11", "7.70E+11", "７.７E+11", 1.2345678901234567e16, 770000000001.5])
+@pytest.mark.parametrize(
+    "value", ["7.7E+11", "7.70E+11", "７.７E+11", 1.2345678901234567e16, 770000000001.5]
+)
 def test_numbers_whose_digits_are_lost_are_refused(value):
     with pytest.raises(CellError) as exc:
         clean_identifier(value, label="Waybill number")
@@ -102,7 +109,11 @@ def test_waybill_import_dry_run_then_apply_then_again(sf, clerk):
     assert imp.state == JobState.DONE and imp.changed == 2 and imp.orders_moved == 2
     assert Shipment.objects.get(order=a).waybill == "SF1000000001"
     assert Shipment.objects.get(order=b).waybill == "770000000002"
-    for order, status in ((a, OrderStatus.SHIPPED), (b, OrderStatus.SHIPPED), (c, OrderStatus.EXPORTED)):
+    for order, status in (
+        (a, OrderStatus.SHIPPED),
+        (b, OrderStatus.SHIPPED),
+        (c, OrderStatus.EXPORTED),
+    ):
         order.refresh_from_db()
         assert order.status == status
     assert AuditEntry.objects.filter(action="import", object_id=str(imp.pk)).exists()
@@ -117,7 +128,12 @@ def test_waybill_import_dry_run_then_apply_then_again(sf, clerk):
 
 def test_a_waybill_for_another_order_or_a_changed_waybill_is_refused(sf, clerk):
     a, b = exported(sf, n=2)
-    _apply(clerk, _import(clerk, "waybill", "w.csv", csv_bytes([["订单号", "运单号"], [a.number, "SF1"  "000000001"]])))
+    _apply(
+        clerk,
+        _import(
+            clerk, "waybill", "w.csv", csv_bytes([["订单号", "运单号"], [a.number, "SF1000000001"]])
+        ),
+    )
     imp = _import(
         clerk,
         "waybill",
@@ -175,7 +191,10 @@ def test_status_import_gbk_csv_moves_orders_and_is_idempotent(sf, clerk):
 
 def test_apply_is_all_or_nothing(sf, clerk, monkeypatch):
     orders = exported(sf, n=3, waybills=["SF3000000001", "SF3000000002", "SF3000000003"])
-    content = csv_bytes([["运单号", "状态", "时间"]] + [[f"SF300000000{i}", "签收", "2026-11-21 10:00"] for i in (1, 2, 3)])
+    content = csv_bytes(
+        [["运单号", "状态", "时间"]]
+        + [[f"SF300000000{i}", "签收", "2026-11-21 10:00"] for i in (1, 2, 3)]
+    )
     imp = _import(clerk, ImportKind.STATUS, "s.csv", content)
     calls = {"n": 0}
     real = svc.order_transition
@@ -201,25 +220,34 @@ def test_apply_is_all_or_nothing(sf, clerk, monkeypatch):
 
 
 # --- pages ----------------------------------------------------------------------------------
-def test_import_pages_permissions_and_bad_files(sf, client_for, eager_celery, django_capture_on_commit_callbacks):
+def test_import_pages_permissions_and_bad_files(
+    sf, client_for, eager_celery, django_capture_on_commit_callbacks
+):
     [order] = exported(sf)
     agent = client_for("agent")
     assert agent.get(reverse("logistics:import_list")).status_code == 403
     finance = client_for("finance")
     good = csv_bytes([["订单号", "运单号"], [order.number, "SF4000000001"]])
-    response = finance.post(reverse("logistics:import_list"), {"kind": "waybill", "file": upload("w.csv", good)})
+    response = finance.post(
+        reverse("logistics:import_list"), {"kind": "waybill", "file": upload("w.csv", good)}
+    )
     assert response.status_code == 403
     clerk = client_for("logistics")
     url = reverse("logistics:import_list")
     assert clerk.post(url, {"kind": "waybill", "file": upload("w.txt", good)}).status_code == 400
-    assert clerk.post(url, {"kind": "waybill", "file": upload("w.xlsx", b"not a zip")}).status_code == 400
+    assert (
+        clerk.post(url, {"kind": "waybill", "file": upload("w.xlsx", b"not a zip")}).status_code
+        == 400
+    )
     no_header = xlsx_bytes([["a", "b"], [1, 2]])
     response = clerk.post(url, {"kind": "waybill", "file": upload("w.xlsx", no_header)})
     assert response.status_code == 400 and b"header" in response.content
     assert clerk.post(url, {"kind": "remittance", "file": upload("r.csv", good)}).status_code == 403
     assert not LogisticsImport.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
-        response = clerk.post(url, {"kind": "waybill", "courier": sf.pk, "file": upload("w.csv", good)})
+        response = clerk.post(
+            url, {"kind": "waybill", "courier": sf.pk, "file": upload("w.csv", good)}
+        )
     assert response.status_code == 302
     imp = LogisticsImport.objects.get()
     assert imp.state == JobState.CHECKED

@@ -3,6 +3,7 @@ gift rules, discount limits, and orders taken through the entry service."""
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal
 
 from django.contrib.auth.models import Group
@@ -21,7 +22,9 @@ D = Decimal
 
 def customer_with_address(*, street: str = "科技园南路 88 号 3 栋 501", **kwargs):
     customer = make_customer(**kwargs)
-    address_add(actor=None, customer=customer, street=street, recipient="张三", **shenzhen_nanshan())
+    address_add(
+        actor=None, customer=customer, street=street, recipient="张三", **shenzhen_nanshan()
+    )
     return customer
 
 
@@ -44,7 +47,9 @@ def discount_limit(role: str, percent: str) -> DiscountLimit:
 
 def gift_rule(kind=GiftRuleKind.BY_PRODUCT, *, gift=None, stock=10, **kwargs) -> GiftRule:
     gift = gift or GiftFactory(stock=stock)
-    return GiftRule.objects.create(name=kwargs.pop("name", f"rule {gift.sku}"), kind=kind, gift=gift, **kwargs)
+    return GiftRule.objects.create(
+        name=kwargs.pop("name", f"rule {gift.sku}"), kind=kind, gift=gift, **kwargs
+    )
 
 
 def take(agent, customer=None, *pairs, **kwargs):
@@ -61,3 +66,21 @@ def courier(code="sf", **kwargs) -> Courier:
 
 def first_approved(order, reviewer):
     return order_review_approve(order_id=order.pk, reviewer=reviewer, stage=ReviewStage.FIRST)
+
+
+@contextlib.contextmanager
+def providers(*, freight=None, default_courier=None):
+    """Install freight/default-courier providers for a test, then put back what was
+    installed before (logistics installs its own in ``AppConfig.ready``)."""
+    from orders import hooks
+
+    saved = (hooks._freight, hooks._default_courier)
+    if freight is not None:
+        hooks.freight_provider_set(freight)
+    if default_courier is not None:
+        hooks.default_courier_provider_set(default_courier)
+    try:
+        yield
+    finally:
+        hooks.freight_provider_set(saved[0])
+        hooks.default_courier_provider_set(saved[1])

@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from crm.choices import CustomerLevel
 from crm.models import Address, Customer
-from orders import hooks
 from orders.choices import OrderStatus, PaymentMethod, RejectReason, ReviewStage
 from orders.models import Order, OrderStatusChange
 from orders.selectors import duplicate_candidates
@@ -31,6 +30,7 @@ from tests.orders.entry_factories import (
     discount_limit,
     lines_of,
     product,
+    providers,
     take,
 )
 from tests.orders.factories import make_order
@@ -84,12 +84,9 @@ def test_freight_comes_from_the_installed_rule_with_the_products_weight(agent):
         seen.update(province=province_code, weight=weight_kg)
         return D("8") + D("2") * weight_kg
 
-    hooks.freight_provider_set(rule)
-    try:
+    with providers(freight=rule):
         heavy = ProductFactory(price=D("100.00"), weight_kg=D("1.250"))
         order = take(agent, None, (heavy, 2))
-    finally:
-        hooks.freight_provider_set(None)
 
     # then freight is computed for the delivery province and 2.5 kg
     assert seen == {"province": "44", "weight": D("2.500")}
@@ -326,7 +323,9 @@ def test_duplicate_flag_and_candidates_by_customer_phone_and_address(agent, sett
 
     # the same phone number on another customer's order counts too
     stranger = make_customer()
-    other = make_order(customer=stranger, status=OrderStatus.SUBMITTED, phone=customer.phones.first().number)
+    other = make_order(
+        customer=stranger, status=OrderStatus.SUBMITTED, phone=customer.phones.first().number
+    )
     assert other in duplicate_candidates(customer=customer)
     # shipped ones and old ones do not
     shipped = make_order(customer=customer, status=OrderStatus.SHIPPED)

@@ -285,3 +285,19 @@ def test_finance_sees_unpaid_orders(client_for, make_user, django_assert_max_num
 )
 def test_receivables_permissions(client_for, role, status):
     assert client_for(role).get(RECEIVABLES).status_code == status
+
+
+def test_payment_include_hides_payments_from_roles_without_view_payment(rf, make_user):
+    from django.template.loader import render_to_string
+
+    finance, reviewer = make_user("finance"), make_user("reviewer2")
+    order = order_of(OrderStatus.SUBMITTED, ("10.00", 1), payment_method="prepaid")
+    record(order, "4.00", finance, payer="赵六")
+    request = rf.get("/")
+    request.user = reviewer
+
+    html = render_to_string("orders/includes/payments.html", {"order": order}, request=request)
+
+    assert "赵六" not in html
+    assert reverse("orders:order_merge", args=[order.pk]) in html
+    assert reverse("orders:payment_create", args=[order.pk]) not in html

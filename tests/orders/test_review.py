@@ -10,7 +10,6 @@ from decimal import Decimal
 import pytest
 from django.db import close_old_connections
 
-from orders import hooks
 from orders.choices import OrderStatus, PaymentMethod, RejectReason, ReviewStage
 from orders.models import Order, OrderStatusChange
 from orders.services.review import (
@@ -20,7 +19,14 @@ from orders.services.review import (
 )
 from orders.services.workflow import TRANSITIONS, order_transition
 from tests.factories import UserFactory
-from tests.orders.entry_factories import courier, customer_with_address, first_approved, product, take
+from tests.orders.entry_factories import (
+    courier,
+    customer_with_address,
+    first_approved,
+    product,
+    providers,
+    take,
+)
 from tests.orders.factories import make_order
 from tvshop.audit.models import AuditEntry
 from tvshop.errors import Conflict, DomainError, Forbidden
@@ -139,9 +145,10 @@ def test_the_same_person_can_never_do_both_reviews(make_user):
 def test_second_review_sets_the_default_courier_and_confirms_cod(make_user):
     # given the courier default for Guangdong is SF and freight is 12.00 with it
     sf = courier("sf")
-    hooks.default_courier_provider_set(lambda province: sf.pk if province == "44" else None)
-    hooks.freight_provider_set(lambda cid, prov, kg: D("12.00") if cid == sf.pk else D("0"))
-    try:
+    with providers(
+        default_courier=lambda province: sf.pk if province == "44" else None,
+        freight=lambda cid, prov, kg: D("12.00") if cid == sf.pk else D("0"),
+    ):
         order = take(make_user("agent"), None, (product("100.00"), 1))
         first_approved(order, make_user("reviewer1"))
         r2 = make_user("reviewer2")
@@ -154,9 +161,6 @@ def test_second_review_sets_the_default_courier_and_confirms_cod(make_user):
 
         # when they confirm the amount with the default courier
         done = order_review_approve(order_id=order.pk, reviewer=r2, stage=2, cod_amount=D("112"))
-    finally:
-        hooks.default_courier_provider_set(None)
-        hooks.freight_provider_set(None)
 
     # then courier, freight, total and COD are set and the order is ready to ship
     done.refresh_from_db()

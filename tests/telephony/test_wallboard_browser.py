@@ -26,7 +26,44 @@ browser = browser_fixtures.browser  # fixtures
 page = browser_fixtures.page
 artifacts = browser_fixtures.artifacts
 desk_switch = journey.desk_switch
-daphne_server = journey.daphne_server
+
+
+def _child_application():
+    """In the forked daphne process: fresh asgiref executors first. The parent may have
+    run async tests already, whose executor threads do not exist in a forked child — a
+    ``database_sync_to_async`` call there would wait forever."""
+    import concurrent.futures
+    import weakref
+
+    from asgiref.sync import SyncToAsync
+    from channels.testing.live import make_application
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    SyncToAsync.single_thread_executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    SyncToAsync.context_to_thread_executor = weakref.WeakKeyDictionary()
+    return make_application(static_wrapper=ASGIStaticFilesHandler)
+
+
+@pytest.fixture
+def daphne_server(desk_switch):
+    """daphne serving tvshop.asgi in a forked process (as the desktop journey's fixture,
+    with :func:`_child_application`)."""
+    from daphne.testing import DaphneProcess
+    from django.db import connections
+
+    before = journey._backends()
+    connections.close_all()
+    process = DaphneProcess("127.0.0.1", _child_application)
+    process.start()
+    if not process.ready.wait(timeout=20):
+        process.terminate()
+        raise RuntimeError("daphne did not start")
+    try:
+        yield f"http://127.0.0.1:{process.port.value}"
+    finally:
+        process.terminate()
+        process.join(10)
+        journey._release_database(before)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ NAV_ITEMS = [
     (_("Telephony"), _("Agent desktop"), "telephony:desktop", "telephony.use_desktop"),
     (_("Telephony"), _("My callbacks"), "callbacks:mine", "callbacks.work_callbackrequest"),
     (_("Telephony"), _("Callback backlog"), "callbacks:backlog", "callbacks.view_callbackrequest"),
+    (_("Telephony"), _("Routing"), "routing:policy_list", "routing.view_routingpolicy"),
     (_("Telephony"), _("Wallboard"), "telephony:wallboard", "telephony.view_wallboard"),
     (_("Telephony"), _("Recordings"), "telephony:recording_list", "telephony.listen_recording"),
     (_("Customers"), _("Customers"), "crm:customer_list", "crm.view_customer"),

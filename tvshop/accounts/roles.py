@@ -136,6 +136,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "callbacks.work_callbackrequest",
         "callbacks.manage_callbackrequest",
         "callbacks.export_callbackrequest",
+        *_crud("routing.routingpolicy", "view", "change"),
+        *_crud("routing.holiday", "view", "add", "change", "delete"),
         "telephony.listen_recording",
         "telephony.supervise_call",
         *_crud("telephony.seat", "view"),
@@ -167,6 +169,8 @@ ADMIN_APPS = [
     "logistics",
     "telephony",
     "callbacks",
+    "routing",
+    "cdr",
     "reports",
 ]
 ADMIN_EXCLUDED = {FULL_PHONE_PERMISSION}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
@@ -30,10 +31,26 @@ from tvshop.reports.models import ScheduledReport
 from tvshop.reports.rollups import ATTRIBUTION
 
 PERMISSION = "reports.view_statistics"
+
+
+class StatisticsPermission(PermissionRequiredMixin):
+    """The permission, then the database: the roll-ups are PostgreSQL SQL (triggers,
+    ``GROUPING SETS``, arrays); the embedded SQLite wiring shows a notice instead."""
+
+    permission_required = PERMISSION
+
+    def dispatch(self, request, *args, **kwargs):
+        if not self.has_permission():
+            return self.handle_no_permission()
+        if connection.vendor != "postgresql":
+            return render(request, "reports/unavailable.html", status=503)
+        return super(PermissionRequiredMixin, self).dispatch(request, *args, **kwargs)
+
+
 SLOTS_ON_PAGE = 200  # the latest slots of the period on the page; the export has them all
 
 
-class StatisticsPage(PermissionRequiredMixin, View):
+class StatisticsPage(StatisticsPermission, View):
     """A period form and the tables it selects; ``?format=xlsx`` exports them."""
 
     permission_required = PERMISSION
@@ -111,7 +128,7 @@ class MediaView(StatisticsPage):
         }
 
 
-class CurveDataView(PermissionRequiredMixin, View):
+class CurveDataView(StatisticsPermission, View):
     """The station curve as JSON (the chart reloads it when the filters change)."""
 
     permission_required = PERMISSION
@@ -203,7 +220,7 @@ class LogisticsView(StatisticsPage):
         ]
 
 
-class CallListView(ListPage):
+class CallListView(ListPage):  # the call search is plain ORM: it works on SQLite too
     """The call detail search; the chart's click-through opens it with a time range."""
 
     permission_required = PERMISSION
@@ -225,7 +242,7 @@ class CallListView(ListPage):
         return context
 
 
-class PointCallsView(PermissionRequiredMixin, View):
+class PointCallsView(StatisticsPermission, View):
     """A chart point → the call search for that station and bucket."""
 
     permission_required = PERMISSION
@@ -248,7 +265,7 @@ class PointCallsView(PermissionRequiredMixin, View):
         return redirect(f"{reverse('reports:calls')}?{urlencode(params)}")
 
 
-class RefreshView(PermissionRequiredMixin, View):
+class RefreshView(StatisticsPermission, View):
     """Refresh the roll-ups now (the beat task does it every minute)."""
 
     permission_required = PERMISSION
@@ -266,7 +283,7 @@ class RefreshView(PermissionRequiredMixin, View):
         return redirect(request.POST.get("next") or "reports:media")
 
 
-class ScheduleListView(PermissionRequiredMixin, View):
+class ScheduleListView(StatisticsPermission, View):
     permission_required = PERMISSION
 
     def get(self, request):
