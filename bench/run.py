@@ -18,6 +18,7 @@ BENCHMARKS = [
     "stats_rollups",
     "shipping_export",
     "shipping_import",
+    "surge_load",
 ]
 
 

@@ -189,6 +189,9 @@ def start(*, timeout: float = 10.0, port: int | None = None, speed: float = 1.0)
     from telephony.callbacks.dispatcher import embedded_loop_start
 
     embedded_loop_start()
+    from telephony.routing.controller import embedded_loop_start as routing_loop_start
+
+    routing_loop_start()
     return True
 
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.models import Customer
+from orders import hooks
 from orders.choices import OrderStatus
 from orders.filters import MyOrdersFilter
 from orders.forms import NEW_ADDRESS, OrderEntryForm, parse_ids, parse_lines
@@ -39,7 +40,12 @@ ENTRY_PARTIAL = "orders/includes/entry_form.html"
 
 
 def _customer(request) -> Customer:
+    """The customer of the order: ``customer=<id>``, or the customer of the call
+    ``call=<uuid>`` (the agent desktop sends the call on screen)."""
     raw = request.POST.get("customer") or request.GET.get("customer") or ""
+    call = (request.GET.get("call") or "")[:64]
+    if not raw and call:
+        raw = str((hooks.call_source_for(call_uuid=call) or {}).get("customer_id") or "")
     try:
         return Customer.objects.select_related("source_station").get(pk=int(raw))
     except (ValueError, Customer.DoesNotExist) as exc:
@@ -179,7 +185,7 @@ def entry_summary(request):
     )
     context = {
         "goods": goods,
-        "discount": discount,
+        "discount": discount.quantize(Decimal("0.01")),
         "freight": freight,
         "total": total,
         "cod": cod,

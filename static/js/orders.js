@@ -25,8 +25,10 @@
       var pop = open.closest(".pop") || document.querySelector("#pop .pop");
       if (pop && pop.dataset.uuid) {
         url += (url.indexOf("?") < 0 ? "?" : "&") + "call=" + encodeURIComponent(pop.dataset.uuid);
+      } else if (url.indexOf("customer=") < 0) {
+        document.getElementById("desktop-order-body").textContent = panel.dataset.noCall || "";
+        return;
       }
-      panel.hidden = false;
       window.htmx.ajax("GET", url, { target: "#desktop-order-body", swap: "innerHTML" }).then(function () {
         panel.scrollIntoView({ block: "start" });
         var search = document.getElementById("product-search");

@@ -66,7 +66,7 @@ INBOUND = CallDirection.INBOUND.value
 OUTBOUND = CallDirection.OUTBOUND.value
 
 
-# -- decoding what the switch posts --------------------------------------------------------------
+# -- decoding what the switch posts ------------------------------------------------------------
 
 
 def _bad(message: str) -> DomainError:
@@ -113,7 +113,7 @@ def cdr_decode(body: bytes, content_type: str = "") -> dict:
     return data
 
 
-# -- reading a CDR ---------------------------------------------------------------------------------
+# -- reading a CDR -----------------------------------------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True)
@@ -307,7 +307,7 @@ def cdr_facts(data: dict) -> CdrFacts:
     )
 
 
-# -- ingest ------------------------------------------------------------------------------------------
+# -- ingest ------------------------------------------------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True)
@@ -384,7 +384,7 @@ def _apply(record: CallDetailRecord, facts: CdrFacts) -> None:
             return
 
 
-# -- reconcile ----------------------------------------------------------------------------------------
+# -- reconcile ---------------------------------------------------------------------------------
 
 
 def _reconcile(facts: CdrFacts) -> tuple[str, Call | None, str]:

@@ -10,11 +10,15 @@ transaction, updates :class:`Call` / :class:`CallEvent` / :class:`Seat` /
   ``AgentStatusChange.event_key``, unique); an event whose key is already there changes
   nothing and pushes nothing. The check is folded into the query that loads the call or
   seat (``Exists``), so it costs no extra round trip.
-* **The screen pop is cheap.** The customer is looked up once per call, when the call
-  record is created (``customer_find_by_phone``), and kept on the call; the offer then
-  costs one query for the call (with hotline, station, product and customer joined, and
-  the idempotency check), one for the seat and the user holding it, one insert and one
-  update; the pop is built from those objects (:func:`telephony.payloads.call_payload`).
+* **Batches.** :func:`calls_apply_batch` applies many events in one transaction with the
+  same handlers (the bridge's write-behind): the batch's calls, seats and applied keys are
+  read once, event rows and status changes inserted in one statement each, calls and seats
+  updated in one statement each. The bridge sends the screen pop itself before the records
+  are written (:mod:`telephony.bridge.pops`); the ``call.offered`` built here is then only
+  its fallback (``hold_offers``). The customer is looked up once per call, by the bridge's
+  pop path, and reused here when the record is created.
+* **call.withdrawn** goes to an agent whose offered call left them before it was answered
+  (RONA, the caller hung up while it rang, transferred away): the desktop drops the pop.
 * **Pushing after commit.** With ``publish=True`` (sync callers) the messages are sent
   from ``transaction.on_commit``. The bridge passes ``publish=False`` and sends the
   returned messages from its own event loop once this function has returned — the

@@ -146,7 +146,9 @@ def _encode_values(value):
     return value
 
 
-def encode_body(cdr: dict, *, encode: str = "true", encode_values: bool = True) -> tuple[bytes, str]:
+def encode_body(
+    cdr: dict, *, encode: str = "true", encode_values: bool = True
+) -> tuple[bytes, str]:
     """``(body, content type)`` as mod_json_cdr posts ``cdr`` with its ``encode`` setting."""
     document = _encode_values(cdr) if encode_values else cdr
     text = json.dumps(document, ensure_ascii=False)
@@ -211,7 +213,10 @@ class CdrPoster:
     ) -> PostResult:
         """POST one CDR (as mod_json_cdr would) and keep the answer in :attr:`results`."""
         body, content_type = encode_body(cdr, encode=self.encode, encode_values=self.encode_values)
-        request = urllib.request.Request(url or self.url or "", data=body, method="POST")
+        target = url or self.url or ""
+        if not target.startswith(("http://", "https://")):
+            raise ValueError(f"CDR url must be http(s): {target!r}")
+        request = urllib.request.Request(target, data=body, method="POST")  # noqa: S310
         request.add_header("Content-Type", content_type)
         user = self.username if username is None else username
         secret = self.password if password is None else password
@@ -222,7 +227,7 @@ class CdrPoster:
 
         def send() -> PostResult:
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                     return PostResult(uuid, response.status, response.read().decode())
             except urllib.error.HTTPError as exc:
                 return PostResult(uuid, exc.code, exc.read().decode(errors="replace"))

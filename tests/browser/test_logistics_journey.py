@@ -53,7 +53,7 @@ def test_clerk_exports_downloads_and_imports_statuses(
     expect(row.locator("td").nth(3)).to_have_text("3")
     with page.expect_download() as info:
         row.locator("a.download").click()
-    sheet = load_workbook(info.value.path()).active
+    sheet = load_workbook(io.BytesIO(info.value.path().read_bytes())).active
     numbers = [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)]
     assert sorted(numbers) == sorted(o.number for o in orders)
 

@@ -136,9 +136,10 @@ def test_agent_takes_an_order_for_the_caller_on_the_desktop(
     )
     ctx, page = _login(browser, live_server, settings, agent)
     try:
-        # when the desktop shows the pop and the agent clicks "New order" in it
+        # when the desktop shows the pop and the agent clicks "New order"
         page.goto(f"{live_server.url}/telephony/desktop/")
-        page.locator("#pop [data-order-new]").click()
+        expect(page.locator("#pop-customer-name")).to_have_text("张秀英")
+        page.locator("#desktop-new-order").click()
         # then the entry form opens in the desktop's order panel, for the caller
         form = page.locator("#desktop-order #order-entry-form")
         expect(form).to_be_visible()

@@ -4,6 +4,7 @@ authenticated endpoint, idempotency, and reconciling missing and incomplete call
 from __future__ import annotations
 
 import copy
+import io
 import json
 from datetime import timedelta
 
@@ -85,7 +86,7 @@ def post(client: Client, cdr: dict, *, encode: str = "true", auth: str | None = 
     return client.generic("POST", URL, body, content_type=content_type, **headers)
 
 
-# -- decoding and reading ------------------------------------------------------------------------
+# -- decoding and reading ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("encode", ["true", "base64", "false"])
@@ -163,7 +164,7 @@ def test_an_agent_leg_belongs_to_the_callers_call():
     assert not facts.is_call_leg
 
 
-# -- the endpoint ---------------------------------------------------------------------------------
+# -- the endpoint ------------------------------------------------------------------------------
 
 
 @pytest.mark.django_db
@@ -254,7 +255,7 @@ def test_the_same_cdr_twice_gives_one_call_one_callback_one_record(world):
     assert Lead.objects.get().call_count == 1
 
 
-# -- reconcile: a call the event stream never saw ----------------------------------------------------
+# -- reconcile: a call the event stream never saw ----------------------------------------------
 
 
 def _ingest(cdr: dict) -> tuple[CallDetailRecord, Call | None]:
@@ -286,7 +287,11 @@ def test_a_missing_answered_call_is_created_with_agent_customer_hotline_and_time
     event = CallEvent.objects.get(call=call)
     assert (event.kind, event.key) == ("CdrReconciled", f"cdr:{call.uuid}")
     lead = Lead.objects.get()
-    assert (lead.customer, lead.hotline, lead.call_count) == (world["customer"], world["hotline"], 1)
+    assert (lead.customer, lead.hotline, lead.call_count) == (
+        world["customer"],
+        world["hotline"],
+        1,
+    )
     assert CallbackRequest.objects.count() == 0
 
 
@@ -320,7 +325,7 @@ def test_a_missing_overflow_capture_becomes_a_call_and_a_callback_request(world)
 
 @pytest.mark.django_db
 def test_a_capture_at_max_wait_keeps_its_reason_and_queue_wait(world):
-    record, call = _ingest(
+    _record, call = _ingest(
         overflow_cdr(
             tvshop_callback_reason="max_wait",
             cc_queue_joined_epoch=str(JOINED),
@@ -336,7 +341,7 @@ def test_a_capture_at_max_wait_keeps_its_reason_and_queue_wait(world):
 
 @pytest.mark.django_db
 def test_a_missing_blacklisted_call_is_rejected_without_a_callback(world):
-    record, call = _ingest(rejected_cdr())
+    _record, call = _ingest(rejected_cdr())
     assert call.outcome == CallOutcome.REJECTED
     assert call.hangup_cause == "CALL_REJECTED"
     assert call.queue == "orders"  # the hotline's queue, as the bridge records it
@@ -345,7 +350,7 @@ def test_a_missing_blacklisted_call_is_rejected_without_a_callback(world):
 
 @pytest.mark.django_db
 def test_a_missing_failed_call_keeps_its_cause(world):
-    record, call = _ingest(failed_cdr("RECOVERY_ON_TIMER_EXPIRE"))
+    _record, call = _ingest(failed_cdr("RECOVERY_ON_TIMER_EXPIRE"))
     assert call.outcome == CallOutcome.FAILED
     assert call.hangup_cause == "RECOVERY_ON_TIMER_EXPIRE"
 
@@ -370,7 +375,7 @@ def test_an_agent_leg_and_a_non_hotline_call_create_nothing(world):
     assert CallDetailRecord.objects.count() == 2  # both kept as posted
 
 
-# -- reconcile: a call the event stream left incomplete ---------------------------------------------
+# -- reconcile: a call the event stream left incomplete ----------------------------------------
 
 
 def _stream_call(world, **fields) -> Call:
@@ -459,7 +464,7 @@ def test_a_call_the_stream_completed_is_left_as_it_is(world):
 
 @pytest.mark.django_db
 def test_replaying_a_stored_cdr_changes_nothing_more(world):
-    record, call = _ingest(overflow_cdr())
+    record, _call = _ingest(overflow_cdr())
     replayed = cdr_replay(record=record)
     assert replayed.result == CdrResult.UNCHANGED
     assert Call.objects.count() == 1
@@ -481,3 +486,47 @@ def test_the_capture_helper_builds_cdrs_from_the_real_switch(settings):
     cdr = capture_cdr()
     assert cdr["variables"]["cc_queue"] == "orders"
     assert cdr["variables"]["tvshop_dnis"] == HOTLINE
+
+
+# -- CDRs that did not come by POST ------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_spooled_cdr_files_load_once_and_bad_files_are_reported(world, tmp_path):
+    from django.core.management import call_command
+
+    spooled = overflow_cdr()
+    good = tmp_path / f"{spooled['variables']['uuid']}.cdr.json"
+    good.write_bytes(encode_body(spooled, encode="false")[0])  # what err-log-dir holds
+    bad = tmp_path / "broken.cdr.json"
+    bad.write_text("{truncated")
+    out, err = io.StringIO(), io.StringIO()
+
+    call_command("cdr_replay", str(good), str(bad), stdout=out, stderr=err)
+    call_command("cdr_replay", str(good), stdout=out, stderr=err)
+
+    assert out.getvalue().splitlines() == ["created: 1, refused: 1", "duplicate: 1"]
+    assert "broken.cdr.json" in err.getvalue()
+    assert CallbackCapture.objects.filter(call_uuid=spooled["variables"]["uuid"]).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_failed_reconcile_is_kept_and_replayed(world):
+    from django.core.management import call_command
+
+    cdr = overflow_cdr()
+    record = CallDetailRecord.objects.create(
+        uuid=cdr["variables"]["uuid"],
+        call_uuid=cdr["variables"]["uuid"],
+        received_at=at(JOINED),
+        result=CdrResult.FAILED,
+        detail="OperationalError: the database went away",
+        data=cdr,
+    )
+    out = io.StringIO()
+    call_command("cdr_replay", "--failed", stdout=out)
+    record.refresh_from_db()
+    assert out.getvalue().strip() == "replayed created: 1"
+    assert record.result == CdrResult.CREATED
+    assert record.call.outcome == CallOutcome.OVERFLOW
+    assert CallbackCapture.objects.filter(call_uuid=record.call_uuid).count() == 1

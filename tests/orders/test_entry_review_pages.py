@@ -469,3 +469,21 @@ def test_admin_gift_rules_editable_orders_read_only(client_for, make_user):
     assert AuditEntry.objects.filter(
         content_type__model="giftrule", object_id=str(rule.pk)
     ).exists()
+
+
+def test_entry_form_for_the_call_on_screen_finds_the_callers_customer(client_for):
+    from telephony.models import Call
+
+    client = client_for("agent")
+    customer = customer_with_address(name="来电客户")
+    Call.objects.create(
+        uuid="on-screen-1",
+        direction="inbound",
+        caller="+8613900000009",
+        customer=customer,
+        agent=client.user,
+        created_at=timezone.now(),
+    )
+    html = client.get(reverse("orders:order_new") + "?call=on-screen-1", **HTMX).content.decode()
+    assert "来电客户" in html and 'value="on-screen-1"' in html
+    assert client.get(reverse("orders:order_new") + "?call=unknown", **HTMX).status_code == 404

@@ -19,6 +19,7 @@ from telephony.routing.services import (
     routing_last_agent_push,
     routing_provision_all,
 )
+from telephony.routing.switchlink import pusher
 from telephony.switch import switch_api
 from tests.factories import CustomerFactory, CustomerPhoneFactory, HotlineFactory
 from tests.routing.support import (
@@ -31,7 +32,6 @@ from tests.routing.support import (
     sim,  # noqa: F401  (fixture)
     start_simulator,
 )
-from telephony.routing.switchlink import pusher
 
 
 def test_caller_forms_cover_what_carriers_deliver():
@@ -140,7 +140,12 @@ def dead_switch_settings(settings):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    settings.TELEPHONY_ESL = {"host": "127.0.0.1", "port": port, "password": "x", "simulated": False}
+    settings.TELEPHONY_ESL = {
+        "host": "127.0.0.1",
+        "port": port,
+        "password": "x",
+        "simulated": False,
+    }
 
 
 def _world():
