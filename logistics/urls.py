@@ -1,11 +1,13 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from logistics import views
 
 app_name = "logistics"
 
 urlpatterns = [
-    path("", views.batch_list, name="batch_list"),
+    path("", RedirectView.as_view(pattern_name="logistics:batch_list"), name="home"),
+    path("batches/", views.batch_list, name="batch_list"),
     path("batches/<int:pk>/progress/", views.batch_progress, name="batch_progress"),
     path("batches/<int:pk>/download/", views.batch_download, name="batch_download"),
     path("batches/<int:pk>/reissue/", views.batch_reissue, name="batch_reissue"),

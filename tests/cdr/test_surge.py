@@ -189,3 +189,35 @@ async def test_no_call_and_no_capture_is_lost_when_the_bridge_stops_mid_surge(
     kinds = {result for _uuid, result in results_by_kind}
     assert CdrResult.FAILED not in kinds
     assert {CdrResult.CREATED, CdrResult.COMPLETED, CdrResult.IGNORED} <= kinds
+
+
+async def test_the_simulator_posts_cdrs_as_calls_end_with_no_bridge_at_all(live_server, settings):
+    """``CdrPoster(switch, url=…)``: what mod_json_cdr does on a real switch, live."""
+    from telephony.simulator import SimulatorServer
+
+    settings.TELEPHONY_CDR = {"username": CDR_USERNAME, "password": CDR_PASSWORD}
+    world = await db(make_world)()
+    async with SimulatorServer(sim_config(callers={"talk_time": 2.0, "prompt_time": 1.0})) as sim:
+        switch = sim.switch
+        poster = CdrPoster(
+            switch,
+            url=f"{live_server.url}/telephony/cdr/",
+            username=CDR_USERNAME,
+            password=CDR_PASSWORD,
+            encode="base64",
+        )
+        answered = await place(switch, "13800138000")
+        await wait_for(lambda: asyncio.sleep(0, result=answered not in switch.channels), 20, 0.05)
+        await switch.api("global_setvar tvshop_overflow_orders=true")
+        captured = await place(switch, "13700137000")
+        await wait_for(lambda: asyncio.sleep(0, result=not switch.channels), 20, 0.05)
+        await asyncio.sleep(0.1)
+        await poster.wait_posted()
+        poster.close()
+
+    assert {r.status for r in poster.results} == {200}
+    rows = await db(_calls)([answered, captured])
+    assert rows[answered]["outcome"] == CallOutcome.ANSWERED
+    assert rows[answered]["agent_id"] in {u.pk for u in world["users"]}
+    assert rows[captured]["outcome"] == CallOutcome.OVERFLOW
+    assert await db(lambda: CallbackCapture.objects.filter(call_uuid=captured).count())() == 1

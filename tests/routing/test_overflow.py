@@ -245,3 +245,52 @@ def test_after_hours_turns_the_branch_on_and_not_the_surge(
         assert overflow_evaluate(push=False) == []
     finally:
         sim.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_loop_runs_every_interval_and_flips_the_switch(settings):
+    """The controller thread (embedded default, ``manage.py routing_controller``) reads the
+    switch on its own and switches the branch without anyone calling it."""
+    from telephony.routing.controller import embedded_loop_start, embedded_loop_stop
+
+    hotline = HotlineFactory(number=HOTLINE, queue_name=QUEUE)
+    RoutingPolicy.objects.create(
+        hotline=hotline, trunk_capacity=2, overflow_threshold_pct=100, max_wait_seconds=0
+    )
+    sim = start_simulator(settings, speed=1.0)
+    try:
+        assert embedded_loop_start(interval=0.2)
+        assert not embedded_loop_start(interval=0.2)  # once per process
+        _place(2)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and global_get(VAR) != "true":
+            time.sleep(0.1)
+        assert global_get(VAR) == "true"
+        assert RoutingPolicy.objects.get().overflow_reason == OverflowReason.CHANNELS
+    finally:
+        embedded_loop_stop()
+        sim.stop()
+
+
+@pytest.mark.django_db
+def test_command_and_beat_task_run_one_step(settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from telephony.routing.tasks import routing_overflow_tick_task, routing_provision_all_task
+
+    hotline = HotlineFactory(number=HOTLINE, queue_name=QUEUE)
+    RoutingPolicy.objects.create(hotline=hotline, force_overflow=True)
+    sim = start_simulator(settings)
+    try:
+        out = StringIO()
+        call_command("routing_controller", "--once", "--provision", stdout=out)
+        assert "provisioned:" in out.getvalue() and "overflow changes: 1" in out.getvalue()
+        assert global_get(VAR) == "true"
+        switch_api(f"global_setvar {VAR}=false")  # somebody reset the switch
+        assert routing_overflow_tick_task() == 0  # no state change …
+        assert global_get(VAR) == "true"  # … but the switch is set again
+        assert routing_provision_all_task() > 0
+    finally:
+        sim.stop()
