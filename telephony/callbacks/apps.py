@@ -8,3 +8,10 @@ class CallbacksConfig(AppConfig):
     name = "telephony.callbacks"
     label = "callbacks"
     verbose_name = _("Callbacks")
+
+    def ready(self) -> None:
+        # A merged customer's callback requests move to the surviving record.
+        from crm.services.customers import merge_participant_register
+        from telephony.callbacks.models import CallbackRequest
+
+        merge_participant_register(_("Callback requests"), CallbackRequest)
