@@ -51,18 +51,19 @@ def ensure_orders(n: int):
     product, _ = Product.objects.get_or_create(
         sku="BENCH-SHIP", defaults={"name": "按摩椅", "price": Decimal("199.00")}
     )
-    customer = Customer.objects.filter(merged_into__isnull=True).first() or Customer.objects.create(
-        name="测试客户"
-    )
     province, city, district = (Division.objects.get(code=c) for c in ("44", "4403", "440305"))
     with transaction.atomic():
         Shipment.objects.filter(order__number__startswith=PREFIX).update(active=False)
         existing = Order.objects.filter(number__startswith=PREFIX).count()
+        # One customer per order, as in life (points accrue per customer on delivery).
+        customers = Customer.objects.bulk_create(
+            [Customer(name=f"客户{i}") for i in range(existing, n)], batch_size=5000
+        )
         new = [
             Order(
                 number=f"{PREFIX}{i:08d}",
                 status="second_approved",
-                customer=customer,
+                customer=customers[i - existing],
                 agent=clerk,
                 recipient="张三",
                 phone="+8613800138000",

@@ -94,3 +94,7 @@ class DesktopConsumer(AsyncJsonWebsocketConsumer):
 
     async def dial_progress(self, message: dict) -> None:
         await self._forward(message)
+
+    async def callback_offered(self, message: dict) -> None:
+        """A callback handed to this agent (telephony.callbacks): the preview pop."""
+        await self._forward(message)

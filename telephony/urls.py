@@ -21,6 +21,7 @@ urlpatterns = [
     path("wallboard/", supervision_views.wallboard, name="wallboard"),
     path("wallboard/snapshot/", supervision_views.wallboard_snapshot, name="wallboard_snapshot"),
     path("calls/<int:pk>/supervise/", supervision_views.supervise, name="supervise"),
+    path("seats/<int:pk>/force/", supervision_views.seat_force, name="seat_force"),
     path("recordings/", supervision_views.recording_list, name="recording_list"),
     path("recordings/<int:pk>/play/", supervision_views.recording_stream, name="recording_play"),
     path(

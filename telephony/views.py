@@ -91,6 +91,20 @@ def _labels() -> dict:
         "withdrawn_not_answered": _("Not answered: the call went to the next agent."),
         "withdrawn_caller_hung_up": _("The caller hung up while your phone rang."),
         "withdrawn_transferred": _("The call was transferred away."),
+        "callback_offered": _("Callback to make"),
+        "callback_dial": _("Call back now"),
+        "callback_dialling": _("Ringing your phone; the customer is dialled when you answer."),
+        "callback_dial_failed": _("The callback could not be dialled (taken or not yours)."),
+        "callback_calls": _("%(count)s call(s), first at %(at)s"),
+        "callback_attempts": _("Attempts: %(n)s"),
+        "callback_priority": _("Priority %(n)s"),
+        "callback_unknown_customer": _("New caller"),
+        "callback_open_list": _("My callbacks"),
+        "callback_reason_overflow_switch": _("Center was saturated"),
+        "callback_reason_max_wait": _("Waited too long in the queue"),
+        "callback_reason_after_hours": _("Called after hours"),
+        "callback_mode_auto": _("Auto dial"),
+        "callback_mode_preview": _("Preview"),
     }
 
 
@@ -115,6 +129,7 @@ def desktop(request):
                     reverse("telephony:call_pop", args=[call.pk]) if call is not None else ""
                 ),
                 "current_call_uuid": call.uuid if call is not None else "",
+                "desktop_url": reverse("telephony:desktop"),
                 "labels": _labels(),
             },
         }

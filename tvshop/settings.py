@@ -154,6 +154,13 @@ CELERY_BEAT_SCHEDULE = {
     # overflow controller fallback (telephony/routing); the bridge side runs it every second
     "routing-overflow-tick": {"task": "routing.overflow_tick", "schedule": 5.0},
 }
+# Recording retention (telephony/supervision): daily at 03:30 Asia/Shanghai, a quiet hour.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE["recordings-purge-expired"] = {
+    "task": "telephony.recordings_purge_expired",
+    "schedule": crontab(hour=3, minute=30),
+}
 
 # --- auth -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -288,6 +295,8 @@ CALLBACKS = {
     "MIN_IDLE_AGENTS": 1,
     "MAX_ATTEMPTS": 3,
     "RETRY_BASE_SECONDS": 300,
+    # the callback preview pop on the agent desktop (telephony.consumers.callback_offered)
+    "PUSH_OFFERS": True,
 }
 # Supervision (telephony/supervision): trunk channels in total (3 E1 = 90), the service-level
 # target (answered within N seconds of queueing), how often the wallboard re-sends its

@@ -170,6 +170,75 @@
     var caller = $("call-caller");
     if (caller) { caller.textContent = ""; }
   }
+  // --- callbacks: the preview pop of a callback handed to this agent ------------------------
+  // Built with textContent only (the payload carries customer names and numbers).
+  function el(tag, className, text, attrs) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = text; }
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    return node;
+  }
+  function localTime(iso) {
+    if (!iso) { return ""; }
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) { return iso; }
+    return d.toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
+  }
+  function dialCallback(cb, button, result) {
+    button.disabled = true;
+    result.textContent = "";
+    var body = new URLSearchParams();
+    body.set("next", config.desktop_url || window.location.pathname);
+    window.fetch(cb.dial_url, {
+      method: "POST",
+      credentials: "same-origin",
+      redirect: "manual",
+      headers: { "X-CSRFToken": csrfToken(), "Content-Type": "application/x-www-form-urlencoded" },
+      body: body.toString()
+    }).then(function (res) {
+      var ok = res.type === "opaqueredirect" || (res.status >= 200 && res.status < 400);
+      result.dataset.result = ok ? "ok" : "failed";
+      result.textContent = ok ? labels.callback_dialling : labels.callback_dial_failed;
+      if (!ok) { button.disabled = false; }
+    }).catch(function () {
+      result.dataset.result = "failed";
+      result.textContent = labels.callback_dial_failed;
+      button.disabled = false;
+    });
+  }
+  function showCallbackOffer(cb) {
+    var box = $("callback-offer");
+    if (!box || !cb) { return; }
+    box.innerHTML = "";
+    box.dataset.callbackId = cb.id;
+    box.appendChild(el("h2", "", labels.callback_offered));
+    var who = cb.customer ? cb.customer.name : labels.callback_unknown_customer;
+    box.appendChild(el("p", "phone callback-number", cb.number + " · " + who));
+    var where = [cb.station, cb.hotline].filter(Boolean).join(" · ");
+    if (cb.airing && cb.airing.start) { where += (where ? " · " : "") + localTime(cb.airing.start); }
+    if (where) { box.appendChild(el("p", "muted callback-where", where)); }
+    box.appendChild(el("p", "callback-reason", labels["callback_reason_" + cb.reason] || cb.reason));
+    box.appendChild(el("p", "muted callback-counts", [
+      fmt(labels.callback_calls, { count: cb.call_count, at: localTime(cb.first_call_at) }),
+      fmt(labels.callback_attempts, { n: cb.attempts }),
+      fmt(labels.callback_priority, { n: cb.priority }),
+      labels["callback_mode_" + cb.mode] || cb.mode
+    ].join(" · ")));
+    var actions = el("p", "callback-actions");
+    var button = el("button", "button primary", labels.callback_dial, { type: "button", id: "callback-dial" });
+    var result = el("span", "dial-result", "", { id: "callback-dial-result", "aria-live": "polite" });
+    button.addEventListener("click", function () { dialCallback(cb, button, result); });
+    actions.appendChild(button);
+    if (cb.page_url) {
+      actions.appendChild(document.createTextNode(" "));
+      actions.appendChild(el("a", "", labels.callback_open_list, { href: cb.page_url }));
+    }
+    actions.appendChild(result);
+    box.appendChild(actions);
+    box.hidden = false;
+  }
+
   function handle(msg) {
     switch (msg.type) {
       case "call.offered":
@@ -197,6 +266,9 @@
         break;
       case "agent.status":
         showStatus(msg);
+        break;
+      case "callback.offered":
+        showCallbackOffer(msg.callback);
         break;
       case "dial.progress":
         var node = $("dial-progress");

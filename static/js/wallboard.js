@@ -218,8 +218,20 @@
         '<span class="wb-ext">' + esc(s.extension) + "</span>" +
         '<span class="wb-agent">' + esc(s.agent_name || (s.user_id ? "#" + s.user_id : "—")) + "</span>" +
         '<span class="wb-state">' + esc(views[s.view] || s.view) + (s.reason && s.view === "not_ready" ? " · " + esc(s.reason) : "") + "</span>" +
-        '<span class="wb-since">' + (s.since && s.view !== "logged_out" ? clock(age(s.since)) : "") + "</span></li>";
+        '<span class="wb-since">' + (s.since && s.view !== "logged_out" ? clock(age(s.since)) : "") + "</span>" +
+        seatActions(s) + "</li>";
     }).join("");
+  }
+
+  // Force not-ready / force logout: only for a staffed seat, only for supervisors.
+  function seatActions(s) {
+    if (!config.can_supervise || !config.seat_force_url || !s.user_id || s.view === "logged_out") { return ""; }
+    var acts = labels.seat_actions || {};
+    return '<span class="wb-seat-actions">' + Object.keys(acts).filter(function (a) {
+      return !(a === "not_ready" && s.view === "not_ready");
+    }).map(function (a) {
+      return '<button type="button" class="wb-seat-act" data-action="' + esc(a) + '" data-seat="' + s.seat_id + '">' + esc(acts[a]) + "</button>";
+    }).join("") + "</span>";
   }
 
   function renderCalls() {
@@ -276,6 +288,34 @@
     var body = new URLSearchParams();
     body.set("mode", mode);
     fetch(config.supervise_url.replace("{id}", callId), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), "Content-Type": "application/x-www-form-urlencoded" },
+      body: body.toString()
+    }).then(function (response) {
+      return response.json().catch(function () { return { message: response.statusText }; })
+        .then(function (data) { return { ok: response.ok, data: data }; });
+    }).then(function (result) {
+      var out = $("supervise-result");
+      if (out) {
+        out.textContent = result.data.message || "";
+        out.dataset.ok = result.ok ? "1" : "0";
+      }
+    }).catch(function () {
+      var out = $("supervise-result");
+      if (out) { out.textContent = labels.disconnected; out.dataset.ok = "0"; }
+    }).then(function () { button.disabled = false; });
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest(".wb-seat-act") : null;
+    if (!button) { return; }
+    var action = button.dataset.action, seatId = button.dataset.seat;
+    if (action === "logout" && !window.confirm(labels.confirm_logout)) { return; }
+    button.disabled = true;
+    var body = new URLSearchParams();
+    body.set("action", action);
+    fetch(config.seat_force_url.replace("{id}", seatId), {
       method: "POST",
       credentials: "same-origin",
       headers: { "X-CSRFToken": csrfToken(), "Content-Type": "application/x-www-form-urlencoded" },

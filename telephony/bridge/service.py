@@ -148,6 +148,30 @@ def apply_batch_in_thread(events: list[d.DomainEvent], customers=None):
         return calls_apply_batch(events, customers=customers, hold_offers=True)
 
 
+def surge_from_switch(queues_on: list[str]) -> None:
+    """Re-assert the callbacks' surge flag from the switch's overflow variables (a change
+    made while the bridge was away is not lost; no-op when it already agrees)."""
+    try:
+        from telephony.callbacks.services import surge_set
+
+        reason = "switch: " + ",".join(queues_on) if queues_on else "switch"
+        surge_set(active=bool(queues_on), reason=reason)
+    except Exception:
+        logger.exception("re-asserting the surge flag failed")
+
+
+def after_reconnect() -> None:
+    """Routing provisioning after every resync (runs on its own thread; never raises)."""
+    try:
+        from telephony.routing.services import routing_after_reconnect
+    except ImportError:  # pragma: no cover - routing not installed
+        return
+    try:
+        routing_after_reconnect()
+    except Exception:
+        logger.exception("routing_after_reconnect failed")
+
+
 def _close_connection() -> None:
     connection.close()
 
@@ -179,8 +203,12 @@ class Bridge:
         reconnect_max: float = 10.0,
         send: Callable[[list[Message]], Awaitable[int]] | None = None,
         name: str = "bridge",
+        provision_routing: bool = True,
     ) -> None:
         self.name = name
+        # after every resync: push the routing rules (blacklist, VIP, last agent, overflow
+        # switch, tiers) to the switch again — it may have restarted empty
+        self.provision_routing = provision_routing
         self.stats = BridgeStats()
         self._send = send or send_messages
         self.client = ESLClient(
@@ -354,6 +382,11 @@ class Bridge:
                 )
                 live |= {m.session_uuid for m in members if m.session_uuid}
             live.discard("")
+            overflow_on = []
+            for queue in queues:
+                value = await client.api(f"global_getvar tvshop_overflow_{queue['name']}")
+                if value.strip().lower() == "true":
+                    overflow_on.append(queue["name"])
             result = await self.workers.run_sync(
                 lambda: calls_resync(
                     live_uuids=live, agents=agents, max_call_id=max_call_id, publish=False
@@ -379,4 +412,7 @@ class Bridge:
             )
         self.pops.forget_seats()
         await self._send(result.messages)
+        await self.workers.run_sync(surge_from_switch, overflow_on)
+        if self.provision_routing:
+            after_reconnect()
         self._resynced.set()

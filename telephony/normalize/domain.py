@@ -247,6 +247,9 @@ class CallEnded(DomainEvent):
     # the call's recording: mod_callcenter's record-template (``cc_record_filename``) or a
     # dialplan's ``record_session`` path kept in ``tvshop_recording``
     recording: str | None = None
+    # why the overflow branch took the call (``tvshop_callback_reason``: overflow_switch,
+    # max_wait, after_hours); empty unless ``outcome`` is ``overflow``
+    callback_reason: str = ""
 
 
 # -- agents and queues ---------------------------------------------------------------------------

@@ -453,6 +453,9 @@ def _channel_hangup_complete(h: _Headers) -> list[DomainEvent]:
             ended_at=ended_at,
             originate_disposition=disposition if disposition != "SUCCESS" else None,
             recording=h.var("cc_record_filename") or h.var("tvshop_recording") or None,
+            callback_reason=(h.var("tvshop_callback_reason") or "")[:30]
+            if _true(h.var(CALLBACK_MARKER))
+            else "",
         )
     ]
 

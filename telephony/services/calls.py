@@ -668,12 +668,75 @@ def _call_ended(event: d.CallEnded, out: list[Message]) -> None:
         failed = event.outcome != CallOutcome.ANSWERED
         cause = event.originate_disposition or event.cause or ""
         _dial_progress(call, "failed" if failed else "ended", cause if failed else "", out)
+        _callback_finished_on_commit(call.pk)
+    elif event.outcome == CallOutcome.OVERFLOW:
+        _callback_capture(call, event)
     if call.direction == INBOUND and call.answered_at is None:
         # the caller hung up while the agent's phone rang: the pop goes away
         _withdraw(call, call.agent, "caller_hung_up", out)
     else:
         _to_agent(call, call.agent, "call.ended", out)
     _summary_messages(call, out)
+
+
+# -- callbacks (telephony.callbacks) ----------------------------------------------------------
+
+CAPTURE_REASONS = ("overflow_switch", "max_wait", "after_hours")
+
+
+def capture_reason(call: Call, raw: str) -> str:
+    """The capture reason of an overflow call: the dialplan's ``tvshop_callback_reason``;
+    the overflow switch that is on because the hotline is closed (work hours, holidays —
+    the routing controller turns the same global variable on) counts as ``after_hours``."""
+    reason = raw if raw in CAPTURE_REASONS else "overflow_switch"
+    if reason == "overflow_switch" and call.hotline_id is not None:
+        try:
+            from telephony.routing.models import RoutingPolicy
+        except ImportError:  # pragma: no cover - routing not installed
+            return reason
+        closed = RoutingPolicy.objects.filter(
+            hotline_id=call.hotline_id, overflow_active=True, overflow_reason="after_hours"
+        ).exists()
+        if closed:
+            return "after_hours"
+    return reason
+
+
+def _callback_capture(call: Call, event: d.CallEnded) -> None:
+    """The overflow branch captured the caller: the callback request is written in the
+    same transaction as the call's end (both or neither: a capture is never lost while
+    its call is recorded, and a batch retried after a failure cannot half-apply it;
+    :func:`~telephony.callbacks.services.callback_capture` is idempotent per call uuid,
+    so the CDR reconciliation capturing the same call again changes nothing)."""
+    from telephony.callbacks.services import callback_capture
+
+    try:
+        with transaction.atomic():  # a savepoint: a refusal leaves the batch usable
+            callback_capture(
+                number=call.caller,
+                call_uuid=call.uuid,
+                hotline_id=call.hotline_id,
+                station_id=call.station_id,
+                captured_at=call.ended_at or _at(event),
+                reason=capture_reason(call, event.callback_reason),
+            )
+    except DomainError as exc:  # anonymous caller: nothing to call back, still accounted
+        logger.info("call %s captured without a callback: %s", call.uuid, exc)
+
+
+def _callback_finished_on_commit(call_id: int) -> None:
+    """After an outbound call closes: if it was a callback's dial, its result (after the
+    commit, on the writer's thread; cheap for calls that are no callback's)."""
+
+    def run() -> None:
+        from telephony.callbacks.services import callback_call_finished
+
+        try:
+            callback_call_finished(call_id=call_id)
+        except Exception:  # the dispatcher's housekeeping settles it later
+            logger.exception("callback_call_finished(%s) failed", call_id)
+
+    transaction.on_commit(run)
 
 
 # -- click-to-dial legs ----------------------------------------------------------------------

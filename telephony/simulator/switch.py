@@ -267,6 +267,7 @@ class Switch:
         self.channels: dict[str, Channel] = {}
         self.hash: dict[tuple[str, str], str] = {}
         self.globals: dict[str, str] = {}
+        self.eavesdrops: dict[str, str] = {}  # supervisor leg uuid → eavesdropped call uuid
         self.agents: dict[str, Agent] = {}
         self.queues: dict[str, Queue] = {}
         self.hotlines = {h.number: h for h in config.hotlines}
@@ -1156,9 +1157,11 @@ class Switch:
         cid_name: str = "",
         patience: float | None = None,
         talk_time: float | None = None,
+        fail: str = "",
     ) -> Channel:
         """A call from the PSTN to ``dnis`` (the capture's ``sofia/external`` leg, arriving
-        in context ``public``, which transfers it to ``default``)."""
+        in context ``public``, which transfers it to ``default``). ``fail``: a hangup cause
+        the call fails with before the dialplan serves it (a trunk or media failure)."""
         ch = self.new_channel(
             SOFIA_IN,
             uuid=uuid or self.new_uuid(),
@@ -1190,8 +1193,17 @@ class Switch:
             transfer_history=transfer,
             transfer_source=transfer,
         )
+        if fail:
+            ch.local_hangup = False
+            self.spawn(self._fail_soon(ch, fail))
+            return ch
         self.start_dialplan(ch, dnis)
         return ch
+
+    async def _fail_soon(self, ch: Channel, cause: str) -> None:
+        await asyncio.sleep(0)
+        if ch.is_up:
+            self.hangup(ch, cause)
 
     async def originate(self, args: str) -> str:
         """``originate <dial string> <&app(args) | exten [dialplan] [context]> …``."""
@@ -1361,10 +1373,38 @@ class Switch:
                 await self.route(leg, args.split()[0])
             elif app in ("callcenter",):
                 await self._callcenter(leg, self.queues[args])
+            elif app == "eavesdrop":
+                await self._eavesdrop(leg, args.strip())
             else:
                 self.hangup(leg, "NORMAL_CLEARING")
         except (Hangup, asyncio.CancelledError):
             return
+
+    async def _eavesdrop(self, leg: Channel, target_uuid: str) -> None:
+        """``eavesdrop(<uuid>)``: the supervisor's leg stays up while the target call
+        exists and hangs up when it ends (or at once when there is no such call). The
+        leg keeps its ``eavesdrop_*`` variables (whisper: ``eavesdrop_whisper_bleg``,
+        barge: ``eavesdrop_bridge_aleg``/``_bleg``) and ``eavesdrop_target``, so
+        ``uuid_getvar`` and ``show channels`` tell what it does."""
+        target = self.channels.get(target_uuid)
+        if target is None or not target.is_up:
+            leg.set(eavesdrop_result="no_target")
+            leg.local_hangup = True
+            self.hangup(leg, "NORMAL_CLEARING")
+            return
+        whisper = leg.vars.get("eavesdrop_whisper_bleg") == "true"
+        barge = leg.vars.get("eavesdrop_bridge_aleg") == "true"
+        mode = "barge" if barge else "whisper" if whisper else "listen"
+        leg.set(eavesdrop_target=target_uuid, eavesdrop_mode=mode, eavesdrop_result="active")
+        self.eavesdrops[leg.uuid] = target_uuid
+        try:
+            which = await self.wait(None, target.hungup_event, leg.hungup_event)
+            if which == 0 and leg.is_up:  # the target call ended: so does listening
+                leg.set(eavesdrop_result="target_ended")
+                leg.local_hangup = True
+                self.hangup(leg, "NORMAL_CLEARING")
+        finally:
+            self.eavesdrops.pop(leg.uuid, None)
 
     async def _app_bridge(self, leg: Channel, args: str) -> None:
         variables, endpoint = split_vars(args)
@@ -1790,7 +1830,7 @@ class Switch:
 
     async def _api_sim_inbound(self, args: str) -> str:
         """Simulator only: ``sim_inbound <dnis> <caller> [uuid=…] [patience=…] [talk=…]
-        [name=…]`` — a PSTN call arrives (what a real switch gets from its SIP trunk)."""
+        [name=…] [fail=<cause>]`` — a PSTN call arrives (what a real switch gets from its SIP trunk)."""
         parts = args.split()
         if len(parts) < 2:
             return "-USAGE: sim_inbound <dnis> <caller> [uuid=] [patience=] [talk=] [name=]\n"
@@ -1804,6 +1844,7 @@ class Switch:
             cid_name=opts.get("name", ""),
             patience=float(opts["patience"]) if "patience" in opts else None,
             talk_time=float(opts["talk"]) if "talk" in opts else None,
+            fail=opts.get("fail", ""),
         )
         return f"+OK {ch.uuid}\n"
 

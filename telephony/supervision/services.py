@@ -353,3 +353,97 @@ def recordings_purge_expired(*, now=None) -> int:
         return 0
     now = now or timezone.now()
     return recordings_purge(older_than=now - dt.timedelta(days=days))
+
+
+# --- seats: force not-ready, force logout (wallboard) -------------------------------------
+
+
+class SeatNotStaffed(Conflict):
+    code = "seat_empty"
+
+    def __init__(self, message=None, **kwargs):
+        super().__init__(message or _("Nobody is logged into this seat."), **kwargs)
+
+
+class SeatAction(TextChoices):
+    NOT_READY = "not_ready", _("Force not ready")
+    LOGOUT = "logout", _("Force logout")
+
+
+def _staffed_seat(seat_id: int):
+    """The seat's open session and seat, both locked (``SeatNotStaffed`` if nobody is in)."""
+    session = (
+        SeatSession.objects.select_for_update(of=("self", "seat"))
+        .select_related("seat", "user")
+        .filter(seat_id=seat_id, ended_at=None)
+        .first()
+    )
+    if session is None:
+        from telephony.models import Seat
+
+        if not Seat.objects.filter(pk=seat_id).exists():
+            raise NotFound(_("No such seat."))
+        raise SeatNotStaffed()
+    return session
+
+
+def seat_force_not_ready(*, supervisor, seat_id: int, ip: str | None = None):
+    """Put the agent in seat ``seat_id`` on break (``On Break``, reason *other*), as
+    ``supervisor``: audited with the supervisor as the actor, pushed to the switch
+    (``callcenter_config agent set status``; a refusal rolls everything back) and to the
+    agent's desktop. A call in progress goes on; the queues stop offering new ones."""
+    from telephony.choices import AgentStatus, NotReadyReason
+    from telephony.services.desktop import _set_status
+
+    if not supervisor.has_perm(SUPERVISE_PERMISSION):
+        raise Forbidden(_("You may not supervise agents."))
+    with transaction.atomic():
+        session = _staffed_seat(seat_id)
+        seat = _set_status(
+            actor=supervisor,
+            seat=session.seat,
+            user=session.user,
+            status=AgentStatus.ON_BREAK,
+            reason=NotReadyReason.OTHER,
+            note=f"forced not ready by supervisor {supervisor.pk}" + (f" from {ip}" if ip else ""),
+        )
+    return seat
+
+
+def seat_force_logout(*, supervisor, seat_id: int, ip: str | None = None):
+    """Close the session of the agent in seat ``seat_id`` as ``supervisor`` (an agent who
+    left without logging out): the seat goes ``Logged Out`` on the switch, audited (actor:
+    the supervisor), the agent's desktop is told. A call in progress is not cut — the
+    switch only stops offering calls; the bridge records the call's end as usual."""
+    from telephony.choices import AgentStatus
+    from telephony.services.desktop import _push_status, _set_status
+    from tvshop.audit.models import AuditAction
+    from tvshop.audit.services import snapshot
+
+    if not supervisor.has_perm(SUPERVISE_PERMISSION):
+        raise Forbidden(_("You may not supervise agents."))
+    with transaction.atomic():
+        session = _staffed_seat(seat_id)
+        user = session.user
+        before = snapshot(session)
+        session.ended_at = timezone.now()
+        session.save(update_fields=["ended_at"])
+        note = f"forced logout of seat {session.seat.extension} by supervisor {supervisor.pk}"
+        audit_record(
+            actor=supervisor,
+            action=AuditAction.LOGOUT,
+            obj=session,
+            before=before,
+            after=snapshot(session),
+            note=note,
+            ip=ip,
+        )
+        _set_status(
+            actor=supervisor,
+            seat=session.seat,
+            user=user,
+            status=AgentStatus.LOGGED_OUT,
+            note=note,
+        )
+        _push_status(user.pk, None)
+    return session

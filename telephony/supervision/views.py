@@ -64,6 +64,8 @@ def _labels() -> dict:
         "waiting": _("waiting"),
         "talking": _("talking"),
         "in_ivr": _("in IVR"),
+        "seat_actions": {a.value: str(a.label) for a in services.SeatAction},
+        "confirm_logout": _("Log this agent out of the seat?"),
     }
 
 
@@ -79,6 +81,7 @@ def wallboard(request):
         "snapshot": snapshot,
         "can_supervise": can_supervise,
         "supervise_url": reverse("telephony:supervise", args=[0]).replace("/0/", "/{id}/"),
+        "seat_force_url": reverse("telephony:seat_force", args=[0]).replace("/0/", "/{id}/"),
         "labels": _labels(),
     }
     context = {
@@ -196,6 +199,33 @@ def supervise(request, pk: int):
             "message": message,
         }
     )
+
+
+@login_required
+@permission_required(services.SUPERVISE_PERMISSION, raise_exception=True)
+@require_POST
+def seat_force(request, pk: int):
+    """Force an agent not ready, or log them out, from the wallboard (JSON answer)."""
+    action = request.POST.get("action", "")
+    if action not in services.SeatAction.values:
+        return JsonResponse(
+            {
+                "code": "invalid",
+                "message": _("Choose an action."),
+                "fields": {"action": [_("Unknown.")]},
+            },
+            status=400,
+        )
+    try:
+        if action == services.SeatAction.NOT_READY:
+            services.seat_force_not_ready(supervisor=request.user, seat_id=pk, ip=_ip(request))
+            message = _("The agent is now not ready.")
+        else:
+            services.seat_force_logout(supervisor=request.user, seat_id=pk, ip=_ip(request))
+            message = _("The agent was logged out.")
+    except DomainError as exc:
+        return JsonResponse(exc.as_dict(), status=exc.status)
+    return JsonResponse({"ok": True, "action": action, "seat_id": pk, "message": message})
 
 
 # --- recordings ----------------------------------------------------------------------------

@@ -221,3 +221,25 @@ async def test_the_simulator_posts_cdrs_as_calls_end_with_no_bridge_at_all(live_
     assert rows[answered]["agent_id"] in {u.pk for u in world["users"]}
     assert rows[captured]["outcome"] == CallOutcome.OVERFLOW
     assert await db(lambda: CallbackCapture.objects.filter(call_uuid=captured).count())() == 1
+
+
+async def test_a_call_created_from_its_cdr_goes_to_the_wallboard_live():
+    from channels.layers import get_channel_layer
+
+    from telephony.cdr.services import cdr_ingest
+    from telephony.groups import WALLBOARD
+    from tests.cdr.support import overflow_cdr
+
+    await db(make_world)()
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(WALLBOARD, channel)
+    cdr = overflow_cdr()
+
+    await db(lambda: cdr_ingest(data=cdr))()
+
+    message = await asyncio.wait_for(layer.receive(channel), 5)
+    assert message["type"] == "call.update"
+    assert message["call"]["uuid"] == cdr["variables"]["uuid"]
+    assert message["call"]["outcome"] == CallOutcome.OVERFLOW
+    assert "caller" not in message["call"]  # the wallboard never gets the number

@@ -286,7 +286,10 @@ def test_command_and_beat_task_run_one_step(settings):
     try:
         out = StringIO()
         call_command("routing_controller", "--once", "--provision", stdout=out)
-        assert "provisioned:" in out.getvalue() and "overflow changes: 1" in out.getvalue()
+        # provisioning evaluated the policy first (forced → on), so the step changes nothing
+        assert "provisioned: 1 commands" in out.getvalue()
+        assert "overflow changes: 0" in out.getvalue()
+        assert RoutingPolicy.objects.get().overflow_reason == OverflowReason.MANUAL
         assert global_get(VAR) == "true"
         switch_api(f"global_setvar {VAR}=false")  # somebody reset the switch
         assert routing_overflow_tick_task() == 0  # no state change …

@@ -82,6 +82,9 @@ def sim_config(*, on_break: tuple[str, ...] = (), **options) -> SimConfig:
 async def switch_and_bridge(cfg: SimConfig, **bridge_options):
     bridge_options.setdefault("workers", 2)
     bridge_options.setdefault("heartbeat_timeout", None)
+    # routing provisioning runs on a thread of its own against settings.TELEPHONY_ESL; the
+    # tests that want it point that at their simulator and pass True
+    bridge_options.setdefault("provision_routing", False)
     bridge_options.setdefault("reconnect_initial", 0.3)
     bridge_options.setdefault("reconnect_max", 0.5)
     async with SimulatorServer(cfg) as server:
