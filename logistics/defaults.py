@@ -106,7 +106,10 @@ def courier_templates_load() -> int:
                 continue
             Courier.objects.create(code=code, name=name, supports_cod=cod)
             created += 1
-        sf = Courier.objects.filter(code="sf").first()
+        sf = (
+            Courier.objects.filter(code__iexact="sf").first()
+            or Courier.objects.filter(name__startswith="顺丰").first()
+        )
         if sf is not None and not ExportTemplate.objects.filter(courier=sf).exists():
             template = ExportTemplate.objects.create(courier=sf, name="顺丰批量下单模板")
             TemplateColumn.objects.bulk_create(

@@ -263,7 +263,8 @@ class Bridge:
         await self._consumer
 
     async def stop(self, drain_timeout: float = 5.0) -> None:
-        """Stop reading, let what was read be applied (up to ``drain_timeout``), close."""
+        """Stop reading, apply everything read (waiting as long as the writer makes
+        progress; giving up only after ``drain_timeout`` without any), close."""
         if self._stopped:
             return
         self._stopped = True
@@ -275,10 +276,32 @@ class Bridge:
             self._resync_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._resync_task
-        if not await self.workers.drain(drain_timeout):
-            logger.warning("%s: stopped with %d events unapplied", self.name, self.workers.pending)
+        if not await self._drain_all(drain_timeout):
+            logger.error(
+                "%s: the database made no progress for %.1f s; stopped with %d events "
+                "unapplied (the CDRs and the next resync repair them)",
+                self.name,
+                drain_timeout,
+                self.workers.pending,
+            )
         await self.workers.close(_close_connection)
         self.pops.close()
+
+    async def _drain_all(self, step: float) -> bool:
+        """Wait until every event read is applied, as long as the writer makes progress:
+        a slow database (a surge's backlog) delays the stop, it never drops call records.
+        ``False`` only when a whole ``step`` passed without one batch applied or failed
+        (the database is gone)."""
+        last = None
+        while self.workers.pending:
+            if await self.workers.drain(step):
+                return True
+            progress = (self.workers.stats.applied, self.workers.stats.failed)
+            if progress == last:
+                return False
+            last = progress
+            logger.info("%s: stopping; %d events still to write", self.name, self.workers.pending)
+        return True
 
     async def drain(self, timeout: float | None = None) -> bool:
         """Wait until everything read so far is applied and pushed (tests)."""

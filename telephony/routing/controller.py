@@ -249,7 +249,12 @@ class Controller:
                 command_timeout=5.0,
                 name="esl-overflow",
             )
-            await client.connect(timeout=CONNECT_TIMEOUT)
+            try:
+                await client.connect(timeout=CONNECT_TIMEOUT)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await client.close()
+                raise
             self.client = client
         return self.client
 

@@ -10,6 +10,7 @@ reconnect).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -49,7 +50,12 @@ async def run_batch(commands: Sequence[str], *, address=None) -> BatchResult:
         name="esl-routing",
     )
     result = BatchResult()
-    await client.connect(timeout=CONNECT_TIMEOUT)
+    try:
+        await client.connect(timeout=CONNECT_TIMEOUT)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await client.close()
+        raise
     try:
         for cmd in commands:
             try:
