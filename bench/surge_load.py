@@ -280,6 +280,7 @@ def run(args) -> list[dict]:
     procs: list[subprocess.Popen] = []
     stop_controller = threading.Event()
     flips: list[tuple[float, str]] = []
+    readings: list[tuple[float, int | None, int | None]] = []
     results: dict = {}
     try:
         sim = subprocess.Popen(
@@ -315,6 +316,13 @@ def run(args) -> list[dict]:
                             flips.append(
                                 (time.monotonic(), f"{p.overflow_active}:{p.overflow_reason}")
                             )
+                        m = controller.last_measurement
+                        load = m.by_number.get(HOTLINE) if m else None
+                        readings.append(
+                            (time.monotonic(), load.channels, load.queued)
+                            if load
+                            else (time.monotonic(), None, None)
+                        )
                     except Exception as exc:  # keep measuring
                         print("controller:", exc, flush=True)
                     finally:
@@ -360,6 +368,8 @@ def run(args) -> list[dict]:
             bridge_surge=sampler.summary(t0, t_surge_end),
             bridge_quiet=sampler.summary(t_surge_end, t_end),
             flips=[(round(t - t0, 1), s) for t, s in flips],
+            readings=readings,
+            t0=t0,
             load=(load0, load1),
             surge_seconds=round(t_surge_end - t0, 1),
             overflow_state=list(
@@ -397,6 +407,16 @@ def run(args) -> list[dict]:
         "loadavg_after_surge": [round(x, 2) for x in results["load"][1]],
         "surge_wall_s": results["surge_seconds"],
         "overflow_flips_s": results["flips"],
+        "controller_readings": {
+            "ticks": len(results["readings"]),
+            "failed": sum(1 for r in results["readings"] if r[1] is None),
+            "max_channels": max((r[1] for r in results["readings"] if r[1] is not None), default=0),
+            "channels_every_10s": [
+                (round(t - results["t0"]), c, q)
+                for i, (t, c, q) in enumerate(results["readings"])
+                if i % 10 == 0
+            ],
+        },
         "sim_counts": results["scenario"],
         "db_counts": results["db"]["counts"],
         "callbacks": cb,

@@ -13,3 +13,11 @@ def order_points_award_task(order_ids: list[int]) -> int:
     from orders.services.points import order_points_award
 
     return sum(order_points_award(order_id=pk, actor=None) for pk in order_ids)
+
+
+@shared_task(name="orders.points_sweep", ignore_result=True)
+def order_points_sweep_task() -> int:
+    """Award the points of delivered orders still without them (beat, every 10 minutes)."""
+    from orders.services.points import order_points_sweep
+
+    return order_points_sweep()

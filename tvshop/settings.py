@@ -157,6 +157,9 @@ CELERY_BEAT_SCHEDULE = {
 # Recording retention (telephony/supervision): daily at 03:30 Asia/Shanghai, a quiet hour.
 from celery.schedules import crontab  # noqa: E402
 
+# Points of delivered orders whose award task was lost (a set-based courier file hands
+# them to tasks after commit; Redis keeps nothing on disk): a sweep every 10 minutes.
+CELERY_BEAT_SCHEDULE["orders-points-sweep"] = {"task": "orders.points_sweep", "schedule": 600.0}
 CELERY_BEAT_SCHEDULE["recordings-purge-expired"] = {
     "task": "telephony.recordings_purge_expired",
     "schedule": crontab(hour=3, minute=30),

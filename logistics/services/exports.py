@@ -41,7 +41,7 @@ from logistics.readers import neutralize
 from logistics.services.rules import template_columns, template_format
 from orders.choices import OrderStatus, PaymentMethod
 from orders.models import Order, OrderGift, OrderLine
-from orders.services.workflow import order_transition
+from orders.services.workflow import order_transition_many
 from tvshop.audit.models import AuditAction
 from tvshop.audit.services import audit_record
 from tvshop.catalog.models import Courier
@@ -302,24 +302,16 @@ def _build(batch: ShipmentBatch) -> ShipmentBatch:
             exported = skipped = 0
             for start in range(0, total, CHUNK):
                 chunk = ids[start : start + CHUNK]
-                moved: list[int] = []
-                for order_id in chunk:
-                    if order_id in already:
-                        skipped += 1
-                        continue
-                    try:
-                        order_transition(
-                            order_id=order_id,
-                            to_status=OrderStatus.EXPORTED,
-                            actor=actor,
-                            expected_status=OrderStatus.SECOND_APPROVED,
-                            note=batch.number,
-                        )
-                    except Conflict:
-                        # Cancelled, merged or sent back since the filter ran: not in the file.
-                        skipped += 1
-                        continue
-                    moved.append(order_id)
+                wanted = [order_id for order_id in chunk if order_id not in already]
+                # Cancelled, merged or sent back since the filter ran: skipped, not in the file.
+                moved = order_transition_many(
+                    order_ids=wanted,
+                    to_status=OrderStatus.EXPORTED,
+                    actor=actor,
+                    expected_status=OrderStatus.SECOND_APPROVED,
+                    note=batch.number,
+                )
+                skipped += len(chunk) - len(moved)
                 shipments = []
                 for order in _orders_for_sheet(moved):
                     writer.append(shipping_row(order, columns))
@@ -393,16 +385,15 @@ def shipment_batch_reissue(*, actor, batch_id: int, reason: str) -> ShipmentBatc
             )
         order_ids = list(shipments.values_list("order_id", flat=True))
         batch.shipments.update(active=False)
-        for order_id in order_ids:
-            order_transition(
-                order_id=order_id,
-                to_status=OrderStatus.SECOND_APPROVED,
-                actor=actor,
-                expected_status=OrderStatus.EXPORTED,
-                reason="reissue",
-                note=_("Batch %(number)s re-issued: %(reason)s")
-                % {"number": batch.number, "reason": reason},
-            )
+        order_transition_many(
+            order_ids=order_ids,
+            to_status=OrderStatus.SECOND_APPROVED,
+            actor=actor,
+            expected_status=OrderStatus.EXPORTED,
+            reason="reissue",
+            note=_("Batch %(number)s re-issued: %(reason)s")
+            % {"number": batch.number, "reason": reason},
+        )
         before = {"state": batch.state}
         batch.state = JobState.REISSUED
         batch.reissued_by = actor

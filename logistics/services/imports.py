@@ -46,7 +46,7 @@ from logistics.readers import (
 )
 from logistics.services.rules import status_mappings
 from orders.choices import OrderStatus
-from orders.services.workflow import TRANSITIONS, order_transition
+from orders.services.workflow import TRANSITIONS, order_transition_many
 from tvshop.audit.models import AuditAction
 from tvshop.audit.services import audit_record
 from tvshop.errors import Conflict, DomainError, Forbidden
@@ -599,20 +599,24 @@ def _apply_statuses(cursor, imp: LogisticsImport, outcome: Outcome, *, apply: bo
 
 
 def _move(imp: LogisticsImport, moves) -> None:
-    """Order statuses, one ``order_transition`` per order (the permission was checked when
-    the clerk applied the file)."""
+    """Order statuses, set-based per (from, to) pair through ``order_transition_many`` (the
+    permission was checked when the clerk applied the file)."""
     actor = imp.applied_by
-    for done, (order_id, _number, current, target) in enumerate(moves, start=1):
-        order_transition(
-            order_id=order_id,
+    groups: dict[tuple[str, str], list[int]] = {}
+    for order_id, _number, current, target in moves:
+        groups.setdefault((current, target), []).append(order_id)
+    done = 0
+    for (current, target), order_ids in groups.items():
+        order_transition_many(
+            order_ids=order_ids,
             to_status=target,
             actor=actor,
             expected_status=current,
             note=_("Courier file %(file)s") % {"file": imp.file_name},
             system=True,
         )
-        if done % PROGRESS_EVERY == 0:
-            progress_set("import", imp.pk, done=done, total=len(moves), phase="orders")
+        done += len(order_ids)
+        progress_set("import", imp.pk, done=done, total=len(moves), phase="orders")
 
 
 def _error_text(err: str, detail: str | None) -> str:

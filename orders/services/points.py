@@ -21,7 +21,7 @@ import math
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from crm.models import Customer, PointsEntry
@@ -161,8 +161,42 @@ def _award_on_delivery(*, order, from_status, to_status, actor) -> None:
         order.refresh_from_db(fields=["points_awarded"])
 
 
+def order_points_sweep(*, limit: int = 2000) -> int:
+    """Award the points of delivered orders that earn some and have none yet: the repair
+    for an award task lost between a courier file's commit and the worker. Returns the
+    points awarded."""
+    rate = Decimal(points_rate())
+    if rate <= 0:
+        return 0
+    # the smallest charged goods value that earns a point: whole yuan × rate ≥ 1
+    least = max(Decimal(1), Decimal(math.ceil(Decimal(1) / rate)))
+    ids = list(
+        Order.objects.filter(
+            status=OrderStatus.DELIVERED,
+            points_awarded=0,
+            goods_amount__gte=models.F("discount_amount") + least,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(order_points_award(order_id=pk, actor=None) for pk in ids)
+
+
+def _award_on_delivery_many(*, order_ids, from_status, to_status, actor) -> None:
+    """Set-based deliveries (a courier status file): the points are awarded after the
+    file's transaction commits, by a task per chunk. ``order_points_award`` is idempotent
+    and re-checks each order, so a later return or a retry never awards twice."""
+    if to_status != OrderStatus.DELIVERED:
+        return
+    from orders.tasks import order_points_award_task
+
+    for start in range(0, len(order_ids), 500):
+        chunk = list(order_ids[start : start + 500])
+        transaction.on_commit(lambda ids=chunk: order_points_award_task.delay(ids))
+
+
 def points_hooks_install() -> None:
     """Called from ``OrdersConfig.ready``."""
     from orders.services.workflow import on_transition
 
-    on_transition(_award_on_delivery)
+    on_transition(_award_on_delivery, many=_award_on_delivery_many)

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from orders.choices import OrderStatus, ReviewStage
 from orders.models import Order, OrderStatusChange
 from tvshop.audit.models import AuditAction
-from tvshop.audit.services import audit_record
+from tvshop.audit.services import audit_record, audit_record_many
 from tvshop.errors import Conflict, DomainError, Forbidden, NotFound
 
 S = OrderStatus
@@ -70,11 +70,20 @@ OWN_ORDER_CANCEL_FROM = {S.SUBMITTED, S.REJECTED}
 _AFTER_TRANSITION: list = []
 
 
-def on_transition(callback):
-    """Register ``callback`` to run after every status change (idempotent)."""
+def on_transition(callback, *, many=None):
+    """Register ``callback`` to run after every status change (idempotent).
+
+    ``many(order_ids=, from_status=, to_status=, actor=)``, if given, is what a set-based
+    move (``order_transition_many``) calls instead, once for all its orders; without it
+    the set-based move calls ``callback`` order by order."""
     if callback not in _AFTER_TRANSITION:
         _AFTER_TRANSITION.append(callback)
+    if many is not None:
+        _AFTER_TRANSITION_MANY[callback] = many
     return callback
+
+
+_AFTER_TRANSITION_MANY: dict = {}
 
 
 def allowed_next(status: str) -> list[str]:
@@ -182,6 +191,103 @@ def order_transition(
         for callback in _AFTER_TRANSITION:
             callback(order=order, from_status=before, to_status=to_status, actor=actor)
     return order
+
+
+MANY_CHUNK = 2000
+
+
+def order_transition_many(
+    *,
+    order_ids,
+    to_status: str,
+    actor,
+    expected_status: str,
+    reason: str = "",
+    note: str = "",
+    system: bool = False,
+    at=None,
+) -> list[int]:
+    """Move many orders from ``expected_status`` to ``to_status`` in a few statements per
+    chunk; returns the ids moved, ascending. The caller's transaction holds them all.
+
+    The same guarantees as ``order_transition``, set-based: rows locked (in id order, so
+    two set-based moves cannot deadlock each other), the table and permission checked (once:
+    it is one move), a status-change row and an audit entry per order, the after-transition
+    callbacks run. An order no longer in ``expected_status`` when its lock is granted (a
+    reviewer cancelled it meanwhile) is skipped, not moved: compare the result with the
+    ids given. Review moves stay one by one (they record the reviewer and the two-reviewer
+    rule per order): use ``order_transition`` for those.
+    """
+    move = TRANSITIONS.get((expected_status, to_status))
+    if move is None:
+        raise Conflict(
+            _("Orders cannot go from “%(from)s” to “%(to)s”.")
+            % {"from": S(expected_status).label, "to": S(to_status).label},
+            code="transition_not_allowed",
+        )
+    if move.stage is not None:
+        raise ValueError("review moves go through order_transition, one order at a time")
+    if not system:
+        if actor is None or not actor.is_authenticated:
+            raise Forbidden(_("Log in first."))
+        if move.permission is not None and not actor.has_perm(move.permission):
+            raise Forbidden(_("You are not allowed to do this to an order."), code="forbidden")
+    if move.needs_reason and not (reason or note).strip():
+        raise DomainError(
+            _("Give a reason."), fields={"reason": [_("Give a reason.")]}, code="reason"
+        )
+    now = at or timezone.now()
+    by = actor if getattr(actor, "is_authenticated", False) else None
+    ids = sorted({int(i) for i in order_ids})
+    moved: list[int] = []
+    with transaction.atomic():
+        for start in range(0, len(ids), MANY_CHUNK):
+            chunk = ids[start : start + MANY_CHUNK]
+            # FOR UPDATE re-checks the status filter once a waited-for lock is granted.
+            rows = list(
+                Order.objects.select_for_update()
+                .filter(pk__in=chunk, status=expected_status)
+                .order_by("pk")
+                .values_list("pk", "number")
+            )
+            if not rows:
+                continue
+            pks = [pk for pk, _number in rows]
+            Order.objects.filter(pk__in=pks).update(status=to_status, status_at=now, updated_at=now)
+            OrderStatusChange.objects.bulk_create(
+                OrderStatusChange(
+                    order_id=pk,
+                    from_status=expected_status,
+                    to_status=to_status,
+                    actor=by,
+                    reason=reason,
+                    note=note[:500],
+                    at=now,
+                )
+                for pk in pks
+            )
+            after = {"status": to_status, **({"reason": reason} if reason else {})}
+            audit_record_many(
+                actor=actor,
+                action=AuditAction.STATUS,
+                model=Order,
+                entries=[(pk, number, {"status": expected_status}, after) for pk, number in rows],
+                note=note,
+            )
+            moved.extend(pks)
+        if moved:
+            _after_many(moved, expected_status, to_status, actor)
+    return moved
+
+
+def _after_many(order_ids: list[int], from_status: str, to_status: str, actor) -> None:
+    for callback in _AFTER_TRANSITION:
+        many = _AFTER_TRANSITION_MANY.get(callback)
+        if many is not None:
+            many(order_ids=order_ids, from_status=from_status, to_status=to_status, actor=actor)
+            continue
+        for order in Order.objects.filter(pk__in=order_ids).order_by("pk"):
+            callback(order=order, from_status=from_status, to_status=to_status, actor=actor)
 
 
 def _check_permission(order: Order, move: Move, to_status: str, actor) -> None:

@@ -90,10 +90,9 @@ def decide(policy: RoutingPolicy, load: Load, *, open_now: bool) -> str:
 def parse_channels(text: str) -> dict[str, int]:
     """``show channels as json`` → inbound trunk channels per dialled number."""
     counts: dict[str, int] = {}
-    try:
-        data = json.loads(text or "{}")
-    except json.JSONDecodeError:
-        return counts
+    data = json.loads(text or "{}")  # a garbled reply is a failed reading, never "0 channels"
+    if not isinstance(data, dict):
+        raise ValueError("show channels: not a JSON object")
     for row in data.get("rows") or []:
         if row.get("direction") != "inbound" or not str(row.get("name", "")).startswith("sofia/"):
             continue
@@ -231,6 +230,7 @@ class Controller:
         self.client = None
         self.last_push: dict[str, str] = {}
         self.last_assert = 0.0
+        self.last_measurement: Measurement | None = None
         self.ticks = 0
         self.errors = 0
 
@@ -289,6 +289,7 @@ class Controller:
             self.errors += 1
             logger.warning("overflow controller cannot read the switch: %s", exc)
             self.loop.run_until_complete(self._drop())
+        self.last_measurement = measurement
         changed = apply_decisions(policies, measurement)
         _surge_sync(policies)
         now = time.monotonic()

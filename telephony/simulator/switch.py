@@ -1830,7 +1830,8 @@ class Switch:
 
     async def _api_sim_inbound(self, args: str) -> str:
         """Simulator only: ``sim_inbound <dnis> <caller> [uuid=…] [patience=…] [talk=…]
-        [name=…] [fail=<cause>]`` — a PSTN call arrives (what a real switch gets from its SIP trunk)."""
+        [name=…] [fail=<cause>]`` — a PSTN call arrives (what a real switch gets from its
+        SIP trunk)."""
         parts = args.split()
         if len(parts) < 2:
             return "-USAGE: sim_inbound <dnis> <caller> [uuid=] [patience=] [talk=] [name=]\n"

@@ -297,3 +297,25 @@ def test_command_and_beat_task_run_one_step(settings):
         assert routing_provision_all_task() > 0
     finally:
         sim.stop()
+
+
+def test_readings_are_parsed_and_garbage_is_a_failed_reading():
+    from telephony.routing.controller import parse_channels, parse_members
+
+    text = (
+        '{"row_count":3,"rows":['
+        '{"direction":"inbound","name":"sofia/external/138","initial_dest":"4008001234"},'
+        '{"direction":"inbound","name":"sofia/external/139","initial_dest":"4008001234",'
+        '"dest":"tvshop_overflow"},'
+        '{"direction":"outbound","name":"user/1001","initial_dest":"1001"}]}'
+    )
+    assert parse_channels(text) == {"4008001234": 2}
+    assert parse_channels('{"row_count": 0}') == {}
+    with pytest.raises(ValueError):
+        parse_channels('{"row_count":3,"rows":[{"dire')
+    members = (
+        "queue|uuid|joined_epoch|state\n"
+        "orders|a|1000|Waiting\norders|b|1030|Trying\norders|c|900|Answered\n+OK\n"
+    )
+    assert parse_members(members, now=1100.0) == (2, 100.0)
+    assert parse_members("", now=1.0) == (0, 0.0)

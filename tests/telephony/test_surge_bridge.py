@@ -23,7 +23,6 @@ from tests.telephony.test_bridge_support import (
     desktop,
     expect,
     make_world,
-    messages_within,
     redis_layer,  # noqa: F401 - fixture
     sim_config,
     switch_and_bridge,
@@ -221,4 +220,3 @@ async def test_a_graceful_stop_applies_every_event_read_even_past_the_drain_time
     rows = await db(lambda: dict(Call.objects.values_list("uuid", "outcome")))()
     assert {u: rows.get(u) for u in uuids} == {u: CallOutcome.OVERFLOW for u in uuids}
     assert world
-    _ = messages_within  # noqa: F841

@@ -62,9 +62,7 @@ async def test_a_mix_of_calls_ends_in_exactly_one_outcome_each_and_captures_call
     settings.ROUTING_PUSH_ON_CHANGE = False
     world = await db(make_world)()
     hotline_id = world["hotline"].pk
-    cfg = sim_config(
-        on_break=("1002@default",), callers={"talk_time": 2.0, "prompt_time": 1.0}
-    )
+    cfg = sim_config(on_break=("1002@default",), callers={"talk_time": 2.0, "prompt_time": 1.0})
     async with switch_and_bridge(cfg) as (server, bridge):
         api = server.switch.api
         placed: dict[str, str] = {}

@@ -82,3 +82,33 @@ def audit_record(
         note=note[:500],
         ip=ip,
     )
+
+
+def audit_record_many(
+    *,
+    actor,
+    action: AuditAction | str,
+    model: type[models.Model],
+    entries: list[tuple[Any, str, dict | None, dict | None]],
+    note: str = "",
+) -> int:
+    """Append one audit entry per ``(object_id, object_repr, before, after)`` in one
+    statement: the same rows ``audit_record`` would write one by one, for set-based
+    actions (a shipping export, a courier status file) that move thousands of objects."""
+    content_type = ContentType.objects.get_for_model(model)
+    actor = actor if (actor is not None and actor.is_authenticated) else None
+    rows = [
+        AuditEntry(
+            actor=actor,
+            action=str(action),
+            content_type=content_type,
+            object_id=str(object_id),
+            object_repr=(object_repr or "")[:200],
+            before=_jsonable(before) if before is not None else None,
+            after=_jsonable(after) if after is not None else None,
+            note=note[:500],
+        )
+        for object_id, object_repr, before, after in entries
+    ]
+    AuditEntry.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
