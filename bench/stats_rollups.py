@@ -41,7 +41,8 @@ from bench.common import percentile, row, write_results
 from bench.database import conninfo, ensure_bench_database
 
 NAME = "stats_rollups"
-TARGET_CALLS = int(os.environ.get("BENCH_STATS_CALLS", "10000000"))
+ISSUE_CALLS = 10_000_000
+TARGET_CALLS = int(os.environ.get("BENCH_STATS_CALLS", str(ISSUE_CALLS)))
 MAX_LOAD_SECONDS = float(os.environ.get("BENCH_STATS_MAX_LOAD_SECONDS", "3600"))
 CHUNK = 500_000
 STATIONS = 50
@@ -555,7 +556,8 @@ def main() -> None:
         "calls": calls,
         "orders": orders,
         "asked_calls": TARGET_CALLS,
-        "size_reached": reached and calls >= TARGET_CALLS,
+        # goals are met only at the issue's size, whatever BENCH_STATS_CALLS asked
+        "size_reached": reached and calls >= ISSUE_CALLS,
         "stations": STATIONS,
         "days": DAYS,
         "slots": STATIONS * DAYS * SLOTS_PER_DAY,

@@ -230,7 +230,7 @@
     return '<span class="wb-seat-actions">' + Object.keys(acts).filter(function (a) {
       return !(a === "not_ready" && s.view === "not_ready");
     }).map(function (a) {
-      return '<button type="button" class="wb-seat-act" data-action="' + esc(a) + '" data-seat="' + s.seat_id + '">' + esc(acts[a]) + "</button>";
+      return '<button type="button" class="wb-seat-act" data-action="' + esc(a) + '" data-seat-id="' + s.seat_id + '">' + esc(acts[a]) + "</button>";
     }).join("") + "</span>";
   }
 
@@ -310,7 +310,7 @@
   document.addEventListener("click", function (event) {
     var button = event.target.closest ? event.target.closest(".wb-seat-act") : null;
     if (!button) { return; }
-    var action = button.dataset.action, seatId = button.dataset.seat;
+    var action = button.dataset.action, seatId = button.dataset.seatId;
     if (action === "logout" && !window.confirm(labels.confirm_logout)) { return; }
     button.disabled = true;
     var body = new URLSearchParams();

@@ -15,8 +15,9 @@ ground truth, and reading it costs two or three commands a second on one connect
 **Decision per hotline** (:func:`decide`): on when forced, after hours/holiday, channels
 ≥ threshold, queued ≥ max queued, or longest wait ≥ max wait. A load-driven overflow goes
 off only when *all* measures are below their limits minus the hysteresis (channels <
-threshold − hysteresis points; queued < max × (1 − h); wait < max × (1 − h)), so the branch
-does not flap around the threshold. Every change is saved on the policy row and audited.
+threshold − hysteresis points; queued < max × (1 − h); wait < max × (1 − h)) for
+``OFF_CONFIRM_TICKS`` consecutive readings, so the branch does not flap around the
+threshold nor on one odd reading. Every change is saved on the policy row and audited.
 
 Where it runs: :func:`embedded_loop_start` (the embedded default and ``manage.py
 routing_controller``), and the Celery beat task ``routing.overflow_tick`` as the fallback.
@@ -46,6 +47,8 @@ logger = logging.getLogger("telephony.routing")
 STATE_FIELDS = ["overflow_active", "overflow_reason", "overflow_changed_at"]
 LOAD_REASONS = {OverflowReason.CHANNELS, OverflowReason.QUEUED, OverflowReason.WAIT}
 REASSERT_SECONDS = 30.0
+OFF_CONFIRM_TICKS = 3
+_BEAT_STREAKS: dict[int, int] = {}  # the beat fallback's streaks (one per worker process)
 
 
 @dataclass
@@ -148,8 +151,19 @@ def _active_policies() -> list[RoutingPolicy]:
     return [p for p in policies_ensure() if p.hotline.active]
 
 
+def off_confirm_ticks() -> int:
+    """Consecutive readings below the limits needed to switch a load overflow off."""
+    from django.conf import settings
+
+    return int(getattr(settings, "ROUTING_OFF_CONFIRM_TICKS", OFF_CONFIRM_TICKS))
+
+
 def apply_decisions(
-    policies: list[RoutingPolicy], measurement: Measurement | None, *, when=None
+    policies: list[RoutingPolicy],
+    measurement: Measurement | None,
+    *,
+    when=None,
+    off_streaks: dict[int, int] | None = None,
 ) -> list[RoutingPolicy]:
     """Save and audit the policies whose overflow state changes; returns the changed ones.
     Without a measurement (switch unreachable), only hours/forcing are re-evaluated and
@@ -166,6 +180,13 @@ def apply_decisions(
             load = Load()
         reason = decide(policy, load, open_now=is_open(policy, when))
         active = bool(reason)
+        if off_streaks is not None:
+            # one low reading (a switch's snapshot taken mid-change) never switches off
+            if policy.overflow_active and policy.overflow_reason in LOAD_REASONS and not active:
+                off_streaks[policy.pk] = off_streaks.get(policy.pk, 0) + 1
+                if off_streaks[policy.pk] < off_confirm_ticks():
+                    continue
+            off_streaks.pop(policy.pk, None)
         if active == policy.overflow_active and reason == policy.overflow_reason:
             continue
         with transaction.atomic():
@@ -231,6 +252,7 @@ class Controller:
         self.last_push: dict[str, str] = {}
         self.last_assert = 0.0
         self.last_measurement: Measurement | None = None
+        self.off_streaks: dict[int, int] = {}
         self.ticks = 0
         self.errors = 0
 
@@ -290,7 +312,7 @@ class Controller:
             logger.warning("overflow controller cannot read the switch: %s", exc)
             self.loop.run_until_complete(self._drop())
         self.last_measurement = measurement
-        changed = apply_decisions(policies, measurement)
+        changed = apply_decisions(policies, measurement, off_streaks=self.off_streaks)
         _surge_sync(policies)
         now = time.monotonic()
         reassert = now - self.last_assert >= REASSERT_SECONDS
@@ -314,6 +336,7 @@ class Controller:
 def overflow_tick() -> list[RoutingPolicy]:
     """One controller step on a fresh connection (the Celery beat fallback)."""
     controller = Controller()
+    controller.off_streaks = _BEAT_STREAKS
     try:
         return controller.tick()
     finally:

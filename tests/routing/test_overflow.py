@@ -152,9 +152,11 @@ def test_load_flips_the_switch_global_with_hysteresis(settings):
             assert controller.tick() == []
         assert global_get(VAR) == "true"
 
-        # clearly below: off again
+        # clearly below: off again, once three readings in a row confirm it
         switch_api(f"uuid_kill {calls[2]}")
         _wait_channels(2)
+        assert controller.tick() == [] and controller.tick() == []
+        assert global_get(VAR) == "true"
         assert len(controller.tick()) == 1
         assert global_get(VAR) == "false"
         assert not surge_active()

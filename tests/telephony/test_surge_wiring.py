@@ -46,6 +46,6 @@ def test_the_task_purges_expired_recordings(settings, tmp_path):
             recording_path=name,
         )
 
-    assert recordings_purge_expired_task.delay().get() == 1
+    assert recordings_purge_expired_task.apply().get() == 1  # as the worker runs it
     assert not old_file.exists() and new_file.exists()
     assert Call.objects.get(uuid="old.wav").recording_path == ""

@@ -142,6 +142,20 @@ def test_wallboard_follows_a_call_and_the_supervisor_ends_it(
         expect(page.locator("#supervise-result")).to_have_attribute("data-ok", "1")
         expect(row).to_have_count(0, timeout=15_000)
         expect(page.locator("#wb-trunks-used")).to_have_text("0")
+
+        # when the supervisor forces the agent not ready (issue #6: seat actions)
+        seat_tile = page.locator(f'#wb-seats li[data-seat="{seat.pk}"]')
+        seat_tile.locator('button[data-action="not_ready"]').click()
+        # then the switch has the agent on break and the tile says not ready
+        expect(seat_tile).to_have_attribute("data-view", "not_ready", timeout=15_000)
+        assert switch_api("callcenter_config agent get status 1001@default") == "On Break"
+
+        # when the supervisor logs the agent out (and confirms)
+        page.once("dialog", lambda dialog: dialog.accept())
+        seat_tile.locator('button[data-action="logout"]').click()
+        expect(seat_tile).to_have_attribute("data-view", "logged_out", timeout=15_000)
+        assert switch_api("callcenter_config agent get status 1001@default") == "Logged Out"
+        assert not SeatSession.objects.filter(seat=seat, ended_at=None).exists()
         assert errors == []
     finally:
         bridge.stop()

@@ -215,10 +215,14 @@ SLOTS_OF_HOURS = (
 SLOT_CALLS = (
     'sl AS (SELECT id, station_id, start, "end" FROM media_airingslot '
     "WHERE id = ANY(%(slots)s::bigint[])), "
+    # LATERAL: one range scan of the (station_id, created_at) index per slot; a plain join
+    # let the planner scan all calls.
     "cs AS (SELECT sl.id AS slot_id, c.id, c.uuid, c.caller, c.customer_id, c.created_at, "
-    "c.answered_at, c.outcome FROM sl JOIN telephony_call c ON c.station_id = sl.station_id "
-    "AND c.direction = 'inbound' AND c.created_at >= sl.start "
-    "AND c.created_at < sl.\"end\" + %(window)s * interval '1 minute' "
+    "c.answered_at, c.outcome FROM sl CROSS JOIN LATERAL (SELECT c.id, c.uuid, c.caller, "
+    "c.customer_id, c.created_at, c.answered_at, c.outcome FROM telephony_call c "
+    "WHERE c.station_id = sl.station_id AND c.direction = 'inbound' "
+    "AND c.created_at >= sl.start "
+    "AND c.created_at < sl.\"end\" + %(window)s * interval '1 minute') c "
     "WHERE NOT EXISTS (SELECT 1 FROM media_airingslot s2 WHERE s2.station_id = sl.station_id "
     "AND (s2.start > sl.start OR (s2.start = sl.start AND s2.id < sl.id)) "
     "AND s2.start <= c.created_at "
