@@ -90,16 +90,11 @@ def desk_switch(settings):
 def daphne_server(desk_switch):
     """daphne serving tvshop.asgi (static files too) in a forked process, on the test
     database and the simulator above; yields its base URL."""
-    from channels.testing.live import make_application
     from daphne.testing import DaphneProcess
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
     before = _backends()
     connections.close_all()  # the child must not share this process's database sockets
-    process = DaphneProcess(
-        "127.0.0.1",
-        lambda: make_application(static_wrapper=ASGIStaticFilesHandler),
-    )
+    process = DaphneProcess("127.0.0.1", child_application)
     process.start()
     if not process.ready.wait(timeout=20):
         process.terminate()
@@ -112,18 +107,43 @@ def daphne_server(desk_switch):
         _release_database(before)
 
 
+# The forked daphne's database sessions carry this name, so that the clean-up ends only
+# them: the parent's own threads (the bridge's, asgiref's executors) keep their sessions,
+# and the next test in this process does not find its connection terminated.
+CHILD_APPLICATION_NAME = "tvshop-test-daphne"
+
+
+def child_application():
+    """In the forked daphne process: name its database sessions, and start asgiref's
+    executors afresh — the parent may have run async tests whose executor threads do not
+    exist in a forked child, and a ``database_sync_to_async`` call there would wait forever."""
+    import concurrent.futures
+    import os
+    import weakref
+
+    from asgiref.sync import SyncToAsync
+    from channels.testing.live import make_application
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    os.environ["PGAPPNAME"] = CHILD_APPLICATION_NAME
+    SyncToAsync.single_thread_executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    SyncToAsync.context_to_thread_executor = weakref.WeakKeyDictionary()
+    return make_application(static_wrapper=ASGIStaticFilesHandler)
+
+
 def _backends() -> set[int]:
     with connections["default"].cursor() as cursor:
         cursor.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid()"
+            "AND pid <> pg_backend_pid() AND application_name = %s",
+            [CHILD_APPLICATION_NAME],
         )
         return {row[0] for row in cursor.fetchall()}
 
 
 def _release_database(before: set[int]) -> None:
-    """Wait for the database sessions opened during the test (the daphne child's, the
-    bridge's threads') to end so the test database can be dropped; end any left behind."""
+    """Wait for the forked daphne's database sessions to end so the test database can be
+    dropped; end any it left behind (a terminated child does not always close them)."""
     deadline = time.monotonic() + 5
     while (left := _backends() - before) and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -28,32 +28,16 @@ artifacts = browser_fixtures.artifacts
 desk_switch = journey.desk_switch
 
 
-def _child_application():
-    """In the forked daphne process: fresh asgiref executors first. The parent may have
-    run async tests already, whose executor threads do not exist in a forked child — a
-    ``database_sync_to_async`` call there would wait forever."""
-    import concurrent.futures
-    import weakref
-
-    from asgiref.sync import SyncToAsync
-    from channels.testing.live import make_application
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-
-    SyncToAsync.single_thread_executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-    SyncToAsync.context_to_thread_executor = weakref.WeakKeyDictionary()
-    return make_application(static_wrapper=ASGIStaticFilesHandler)
-
-
 @pytest.fixture
 def daphne_server(desk_switch):
     """daphne serving tvshop.asgi in a forked process (as the desktop journey's fixture,
-    with :func:`_child_application`)."""
+    with its ``child_application``)."""
     from daphne.testing import DaphneProcess
     from django.db import connections
 
     before = journey._backends()
     connections.close_all()
-    process = DaphneProcess("127.0.0.1", _child_application)
+    process = DaphneProcess("127.0.0.1", journey.child_application)
     process.start()
     if not process.ready.wait(timeout=20):
         process.terminate()
