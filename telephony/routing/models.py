@@ -40,7 +40,7 @@ class RoutingPolicy(models.Model):
         _("trunk capacity (channels)"), default=90, validators=[MinValueValidator(1)]
     )
     overflow_threshold_pct = models.PositiveSmallIntegerField(
-        _("overflow threshold (% of channels in use)"),
+        _("overflow threshold (percent of channels in use)"),
         default=90,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
     )

@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('trunk_capacity', models.PositiveIntegerField(default=90, validators=[django.core.validators.MinValueValidator(1)], verbose_name='trunk capacity (channels)')),
-                ('overflow_threshold_pct', models.PositiveSmallIntegerField(default=90, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(100)], verbose_name='overflow threshold (% of channels in use)')),
+                ('overflow_threshold_pct', models.PositiveSmallIntegerField(default=90, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(100)], verbose_name='overflow threshold (percent of channels in use)')),
                 ('hysteresis_pct', models.PositiveSmallIntegerField(default=10, help_text='The overflow branch goes off again only below threshold minus this.', validators=[django.core.validators.MaxValueValidator(50)], verbose_name='hysteresis (percentage points)')),
                 ('max_wait_seconds', models.PositiveIntegerField(default=60, help_text='0 = no limit.', verbose_name='maximum queue wait (s)')),
                 ('max_queued', models.PositiveIntegerField(default=0, help_text='0 = no limit.', verbose_name='maximum callers queued')),
