@@ -78,3 +78,27 @@ def api_for(make_user):
         return c
 
     return _api
+
+
+@pytest.fixture
+def english(settings):
+    """Run a test in English (``pytestmark = pytest.mark.usefixtures("english")``): for
+    tests that assert messages and pages by their English source text. The users the test
+    creates choose English, as a user can on their profile."""
+    from django.db.models.signals import pre_save
+    from django.utils import translation
+
+    from tvshop.accounts.models import User
+
+    settings.LANGUAGE_CODE = "en"
+
+    def _choose_english(sender, instance, **kwargs):
+        if instance._state.adding:
+            instance.language = "en"
+
+    pre_save.connect(_choose_english, sender=User, dispatch_uid="tests-english")
+    try:
+        with translation.override("en"):
+            yield
+    finally:
+        pre_save.disconnect(sender=User, dispatch_uid="tests-english")

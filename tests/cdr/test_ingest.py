@@ -45,6 +45,8 @@ from tests.factories import (
 )
 from tvshop.errors import DomainError
 
+pytestmark = pytest.mark.usefixtures("english")
+
 URL = "/telephony/cdr/"
 
 

@@ -18,7 +18,7 @@ from tests.logistics.conftest import csv_bytes, exported, upload, xlsx_bytes
 from tvshop.audit.models import AuditEntry
 from tvshop.errors import DomainError
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def _import(actor, kind, name, content, courier=None):

@@ -38,7 +38,7 @@ from tvshop.audit.models import AuditEntry
 from tvshop.errors import Conflict, DomainError, Forbidden
 from tvshop.media.models import AiringSlot
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 D = Decimal
 
 

@@ -23,7 +23,7 @@ from tests.orders.entry_factories import customer_with_address, gift_rule, lines
 from tvshop.catalog.models import Gift
 from tvshop.errors import DomainError
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 D = Decimal
 
 

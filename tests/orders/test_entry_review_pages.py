@@ -25,7 +25,7 @@ from tests.orders.entry_factories import (
 from tests.orders.factories import make_order
 from tvshop.audit.models import AuditEntry
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 D = Decimal
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

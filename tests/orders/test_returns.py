@@ -13,7 +13,7 @@ from tests.orders.finance_factories import D, add_gift, an_hour_ago, order_of
 from tvshop.audit.models import AuditAction, AuditEntry
 from tvshop.errors import Conflict, DomainError
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from tests.orders.factories import make_order
 from tvshop.audit.models import AuditEntry
 from tvshop.errors import DomainError
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 AUDIO = bytes(range(256)) * 40  # 10,240 bytes with a recognisable pattern
 T0 = dt.datetime(2026, 11, 20, 4, 0, tzinfo=dt.UTC)  # 12:00 in Shanghai
