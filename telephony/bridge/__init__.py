@@ -1,6 +1,6 @@
 """The ESL bridge (see :mod:`telephony.bridge.service`)."""
 
 from telephony.bridge.service import Bridge, BridgeStats, lane_key
-from telephony.bridge.workers import LaneWorkers
+from telephony.bridge.workers import BatchWriter
 
-__all__ = ["Bridge", "BridgeStats", "LaneWorkers", "lane_key"]
+__all__ = ["BatchWriter", "Bridge", "BridgeStats", "lane_key"]
