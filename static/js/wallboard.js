@@ -279,15 +279,12 @@
   }
 
   // --- supervision actions ----------------------------------------------------------------
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest ? event.target.closest(".wb-act") : null;
-    if (!button) { return; }
-    var mode = button.dataset.mode, callId = button.dataset.call;
-    if (mode === "hangup" && !window.confirm(labels.confirm_hangup)) { return; }
+  // One POST for every action button: the server answers {message} in JSON (4xx on refusal).
+  function postAction(button, url, field, value) {
     button.disabled = true;
     var body = new URLSearchParams();
-    body.set("mode", mode);
-    fetch(config.supervise_url.replace("{id}", callId), {
+    body.set(field, value);
+    fetch(url, {
       method: "POST",
       credentials: "same-origin",
       headers: { "X-CSRFToken": csrfToken(), "Content-Type": "application/x-www-form-urlencoded" },
@@ -305,34 +302,22 @@
       var out = $("supervise-result");
       if (out) { out.textContent = labels.disconnected; out.dataset.ok = "0"; }
     }).then(function () { button.disabled = false; });
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest(".wb-act") : null;
+    if (!button) { return; }
+    var mode = button.dataset.mode;
+    if (mode === "hangup" && !window.confirm(labels.confirm_hangup)) { return; }
+    postAction(button, config.supervise_url.replace("{id}", button.dataset.call), "mode", mode);
   });
 
   document.addEventListener("click", function (event) {
     var button = event.target.closest ? event.target.closest(".wb-seat-act") : null;
     if (!button) { return; }
-    var action = button.dataset.action, seatId = button.dataset.seatId;
+    var action = button.dataset.action;
     if (action === "logout" && !window.confirm(labels.confirm_logout)) { return; }
-    button.disabled = true;
-    var body = new URLSearchParams();
-    body.set("action", action);
-    fetch(config.seat_force_url.replace("{id}", seatId), {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "X-CSRFToken": csrfToken(), "Content-Type": "application/x-www-form-urlencoded" },
-      body: body.toString()
-    }).then(function (response) {
-      return response.json().catch(function () { return { message: response.statusText }; })
-        .then(function (data) { return { ok: response.ok, data: data }; });
-    }).then(function (result) {
-      var out = $("supervise-result");
-      if (out) {
-        out.textContent = result.data.message || "";
-        out.dataset.ok = result.ok ? "1" : "0";
-      }
-    }).catch(function () {
-      var out = $("supervise-result");
-      if (out) { out.textContent = labels.disconnected; out.dataset.ok = "0"; }
-    }).then(function () { button.disabled = false; });
+    postAction(button, config.seat_force_url.replace("{id}", button.dataset.seatId), "action", action);
   });
 
   // --- socket ---------------------------------------------------------------------------
