@@ -261,6 +261,8 @@ SPECTACULAR_SETTINGS = {
         "PaymentMethodEnum": "orders.choices.PaymentMethod",
         "PaymentChannelEnum": "orders.choices.PaymentChannel",
         "ReturnReasonEnum": "orders.choices.ReturnReason",
+        # orders API review actions (reject, cancel)
+        "RejectReasonEnum": "orders.choices.RejectReason",
         # callbacks API
         "CallbackStatusEnum": "telephony.callbacks.choices.CallbackStatus",
         "CaptureReasonEnum": "telephony.callbacks.choices.CaptureReason",

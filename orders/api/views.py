@@ -20,6 +20,7 @@ from orders.api.serializers import (
     PaymentCreateSerializer,
     PaymentSerializer,
 )
+from orders.api.views_review import ReviewActionsMixin
 from orders.choices import OrderStatus, PaymentMethod, PaymentStatus
 from orders.filters_finance import PaymentFilter, ReturnFilter
 from orders.models import Order, Payment
@@ -64,10 +65,11 @@ def orders_for_api():
     )
 
 
-class OrderViewSet(viewsets.ReadOnlyModelViewSet):
+class OrderViewSet(ReviewActionsMixin, viewsets.ReadOnlyModelViewSet):
     """Orders with their lines, gifts and payment records (phones masked as on the pages).
     POST ``merge/`` merges orders; GET ``{id}/mergeable/`` lists the orders it could be
-    merged with."""
+    merged with. Review actions (``review-first/…``, ``review-second/…``, ``cancel/``)
+    come from ``ReviewActionsMixin``."""
 
     serializer_class = OrderSerializer
     filterset_class = OrderFilter
