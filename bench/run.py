@@ -19,6 +19,8 @@ BENCHMARKS = [
     "shipping_export",
     "shipping_import",
     "surge_load",
+    "review_queue",
+    "order_entry",
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.choices import DivisionLevel
@@ -16,10 +16,12 @@ from tvshop.media.models import Station
 
 
 def _agents(request):
+    # EXISTS, not JOIN + DISTINCT: with a million orders the join took ~0.8 s per page,
+    # the semi-join ~12 ms (measured, docs/benchmarks.md "review_queue").
     return (
         get_user_model()
-        .objects.filter(is_active=True, orders_taken__isnull=False)
-        .distinct()
+        .objects.filter(is_active=True)
+        .filter(Exists(Order.objects.filter(agent_id=OuterRef("pk"))))
         .order_by("username")
     )
 
