@@ -9,8 +9,15 @@ number prefix ``BENCHRQ`` and reused). Measured in one run:
   province, flags), ``BENCH_REVIEW_REQUESTS`` requests (default 210) after a warm-up;
 * SQL queries per request (``CaptureQueriesContext``) with the page size set to 20 and to
   100: they must be equal (no N+1);
-* the floor: the queue's main SELECT (same filters, same page) run directly through
-  ``connection.cursor()``.
+* the floor: the page's two row statements (the keyset page of 50 and the capped count,
+  same filters) run directly through ``connection.cursor()``;
+* ``EXPLAIN ANALYZE`` of those two statements for every filter combination (time and the
+  indexes used, in the result's params), so a plan that sorts or counts the whole queue
+  shows up.
+
+The page is keyset-paged (``orders/paging.py``) and its count capped at 1,000; the
+combinations include every filter of the queue, a search by order number and a page deep
+in the queue (``after=`` cursor).
 
 Goal: p99 of the request under 150 ms.
 """
@@ -139,41 +146,87 @@ def ensure_data():
         if batch:
             Order.objects.bulk_create(batch)
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE orders_order")
+        # the steady state of a live table (autovacuum): statistics and the visibility map
+        cursor.execute("VACUUM ANALYZE orders_order")
     return reviewer, ORDERS, time.perf_counter() - started
 
 
 def filter_sets() -> list[str]:
     """Query strings of the filter combinations (the first reviewer's usual ones)."""
     from orders.models import Order
+    from orders.paging import encode_cursor
 
-    sample = (
-        Order.objects.filter(number__startswith=PREFIX)
-        .values("station_id", "province_id")
-        .order_by("pk")
-        .first()
-    )
+    bench = Order.objects.filter(number__startswith=PREFIX)
+    sample = bench.values("station_id", "province_id", "agent_id").order_by("pk").first()
     station, province = sample["station_id"], sample["province_id"]
+    middle = bench.order_by("pk").values("pk", "submitted_at")[ORDERS // 2]
+    number = bench.order_by("pk").values_list("number", flat=True)[ORDERS // 3]
     return [
         "",
         f"station={station}",
+        f"agent={sample['agent_id']}",
         "total_min=500&total_max=1500",
         f"province={province}",
+        "payment_method=prepaid",
         "is_vip=true",
+        "is_duplicate=true",
+        "is_new_customer=true",
+        "is_large_amount=true",
+        "address_incomplete=true",
         f"station={station}&province={province}&total_min=300&total_max=2000&is_duplicate=false",
         "is_large_amount=true&address_incomplete=true",
+        f"q={number}",
+        f"after={encode_cursor(middle['submitted_at'], middle['pk'])}",
     ]
 
 
-def main_select(query: str):
-    """SQL and params of the page's main SELECT (first page of 50) for ``query``."""
+def row_statements(query: str) -> list[tuple[str, list]]:
+    """SQL and params of the page's row statements for ``query``: the keyset page (what
+    ``orders.paging.keyset_page`` runs) and the capped count."""
     from orders.filters import ReviewQueueFilter
+    from orders.paging import _after, decode_cursor
     from orders.selectors import review_queue
     from orders.views.review import ReviewQueueView
 
-    filterset = ReviewQueueFilter(QueryDict(query) or None, queryset=review_queue(1), request=None)
-    queryset = filterset.qs[: ReviewQueueView.paginate_by]
-    return queryset.query.sql_with_params()
+    data = QueryDict(query)
+    filterset = ReviewQueueFilter(data or None, queryset=review_queue(1), request=None)
+    queryset = filterset.qs
+    counted = queryset.order_by().values("pk")[: ReviewQueueView.count_cap + 1]
+    count_sql, count_params = counted.query.sql_with_params()
+    cursor = decode_cursor(data.get("after"))
+    if cursor is not None:
+        queryset = _after(queryset, *cursor, "submitted_at")
+    page = queryset.order_by("submitted_at", "pk")[: ReviewQueueView.page_size + 1]
+    return [
+        page.query.sql_with_params(),
+        (f"SELECT count(*) FROM ({count_sql}) counted", list(count_params)),
+    ]
+
+
+def explain(statements: list[tuple[str, list]]) -> dict:
+    """Execution time and indexes of each statement (``EXPLAIN ANALYZE``)."""
+    out = []
+    with connection.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+            plan = cursor.fetchone()[0]
+            plan = plan[0] if isinstance(plan, list) else plan
+            indexes, nodes, stack = set(), [], [plan["Plan"]]
+            while stack:
+                node = stack.pop()
+                nodes.append(node["Node Type"])
+                if "Index Name" in node:
+                    indexes.add(node["Index Name"])
+                stack.extend(node.get("Plans", []))
+            out.append(
+                {
+                    "ms": round(plan["Execution Time"], 2),
+                    "indexes": sorted(indexes),
+                    "sorts": nodes.count("Sort") + nodes.count("Incremental Sort"),
+                    "seq_scans": nodes.count("Seq Scan"),
+                }
+            )
+    return {"page": out[0], "count": out[1]}
 
 
 def main() -> None:
@@ -197,12 +250,12 @@ def main() -> None:
         assert response.status_code == 200, (query, response.status_code)
         return response
 
-    # Queries per request at two page sizes (the page size is the view's paginate_by).
+    # Queries per request at two page sizes (the view's page_size).
     counts: dict[int, list[int]] = {}
-    default_size = ReviewQueueView.paginate_by
+    default_size = ReviewQueueView.page_size
     try:
         for size in (20, 100):
-            ReviewQueueView.paginate_by = size
+            ReviewQueueView.page_size = size
             counts[size] = []
             for query in queries:
                 get(query)  # warm
@@ -212,7 +265,7 @@ def main() -> None:
                 assert rows == size or query, (size, rows)
                 counts[size].append(len(captured.captured_queries))
     finally:
-        ReviewQueueView.paginate_by = default_size
+        ReviewQueueView.page_size = default_size
 
     # The request, cycling through the filter combinations.
     for query in queries * 2:
@@ -224,18 +277,20 @@ def main() -> None:
         get(query)
         samples.append((time.perf_counter() - t0) * 1000)
 
-    # The floor: the main SELECT alone, same filters, same page.
-    statements = [main_select(q) for q in queries]
+    # The floor: the row statements alone, same filters, same page.
+    per_query = [row_statements(q) for q in queries]
+    plans = {q or "(none)": explain(st) for q, st in zip(queries, per_query, strict=True)}
+    statements = [st for sts in per_query for st in sts]
     floor_samples = []
     with connection.cursor() as cursor:
         for sql, params in statements * 2:
             cursor.execute(sql, params)
             cursor.fetchall()
         for i in range(REQUESTS):
-            sql, params = statements[i % len(statements)]
             t0 = time.perf_counter()
-            cursor.execute(sql, params)
-            cursor.fetchall()
+            for sql, params in per_query[i % len(per_query)]:
+                cursor.execute(sql, params)
+                cursor.fetchall()
             floor_samples.append((time.perf_counter() - t0) * 1000)
 
     params = {
@@ -251,7 +306,9 @@ def main() -> None:
         "load_avg_1m_at_start": load_start,
         "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
         "client": "django.test.Client (in-process, no HTTP server)",
-        "floor": "the queue's main SELECT via connection.cursor()",
+        "floor": "the page's keyset SELECT + capped count via connection.cursor()",
+        "paging": "keyset (after/before cursor), count capped at 1,000",
+        "explain": plans,
     }
     p50, p99 = percentile(samples, 50), percentile(samples, 99)
     f50, f99 = percentile(floor_samples, 50), percentile(floor_samples, 99)

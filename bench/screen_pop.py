@@ -53,7 +53,24 @@ ANSWER_DELAY = 0.1
 TALK = 0.3
 #: (calls per second, calls): the issue's rates, then short bursts for the saturation point.
 RATES = [(5, 100), (20, 300), (50, 400)]
-SATURATION = [(100, 400), (150, 450), (200, 500)]
+#: Probes above the issue's rates, 4 s of calls each, until p99 >= 100 ms or a loss.
+SATURATION = [(rate, rate * 4) for rate in (100, 150, 200, 300, 400)]
+APP = "tvshop.asgi:application"
+#: As the Procfile's ``asgi:`` line (the production server).
+UVICORN_OPTIONS = [
+    "--loop",
+    "uvloop",
+    "--http",
+    "httptools",
+    "--ws",
+    "websockets",
+    "--no-access-log",
+    "--log-level",
+    "warning",
+]
+#: The servers to run; the first is measured, the others receive the same pops in the same
+#: run for comparison (``SCREEN_POP_SERVERS=uvicorn,daphne``).
+SERVERS = os.environ.get("SCREEN_POP_SERVERS", "uvicorn").split(",")
 GOAL_P99_MS = 50.0
 GOAL_RATIO = 5.0
 SATURATION_P99_MS = 100.0
@@ -194,21 +211,31 @@ async def _relay(ws_port: int, tcp_port: int, stamps: str) -> None:
 async def _bridge(esl_port: int, stamps: str, stats: str) -> None:
     from telephony.bridge import Bridge
     from telephony.bridge.service import tune_process
-    from telephony.services.calls import send_messages
 
     tune_process()  # as manage.py esl_bridge does
 
     sent = open(stamps + ".sent", "a", buffering=1)  # noqa: SIM115 - closed with the process
 
-    async def send(messages):  # after the transaction committed, just before group_send
-        messages = list(messages)
-        now = time.time()
-        for _group, message in messages:
-            if message.get("type") == "call.offered":
-                sent.write(f"{message['call']['uuid']} {now:.6f}\n")
-        return await send_messages(messages)
+    def stamped(send):
+        async def wrapper(messages):  # just before group_send
+            messages = list(messages)
+            now = time.time()
+            for _group, message in messages:
+                if message.get("type") == "call.offered":
+                    sent.write(f"{message['call']['uuid']} {now:.6f}\n")
+            return await send(messages)
 
-    bridge = Bridge("127.0.0.1", esl_port, PASSWORD, send=send)
+        return wrapper
+
+    # As ``manage.py esl_bridge`` builds it (the pops on their own layer connection), with
+    # both senders stamped: the pop path's and the writer's fallback.
+    bridge = Bridge("127.0.0.1", esl_port, PASSWORD)
+    bridge.pops._send = stamped(bridge.pops._send)
+    bridge._send = stamped(bridge._send)
+    if os.environ.get("SCREEN_POP_DIAGNOSE") == "no-records":
+        # Diagnosis only (never the reported run): the writer applies nothing, to see what
+        # the records' writing in the same process costs the pop path.
+        bridge.workers._apply = lambda events: ([], {})
     client = bridge.client
     wanted = client._wanted
     out = open(stamps, "a", buffering=1)  # noqa: SIM115 - closed with the process
@@ -221,12 +248,29 @@ async def _bridge(esl_port: int, stamps: str, stats: str) -> None:
     client._wanted = stamping
     await bridge.start()
     await bridge.wait_ready(timeout=60)
+    lags: list[float] = []
+
+    async def loop_lag():  # how late the bridge's event loop runs a 10 ms timer
+        while True:
+            began = time.perf_counter()
+            await asyncio.sleep(0.01)
+            lags.append((time.perf_counter() - began - 0.01) * 1000)
+
+    monitor = asyncio.create_task(loop_lag())
     print("ready", flush=True)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await stop.wait()
+    monitor.cancel()
     await bridge.stop()
-    Path(stats).write_text(json.dumps(bridge.snapshot()))
+    lags.sort()
+    lag = (
+        {f"p{q}": round(lags[min(len(lags) - 1, int(len(lags) * q / 100))], 2) for q in (50, 99)}
+        | {"max": round(lags[-1], 2)}
+        if lags
+        else {}
+    )
+    Path(stats).write_text(json.dumps(bridge.snapshot() | {"loop_lag_ms": lag}))
 
 
 # -- the bench ---------------------------------------------------------------------------------
@@ -416,40 +460,26 @@ def _records(placed_by_rate: dict[int, set[str]]) -> dict[int, dict]:
     return out
 
 
-async def _place(esl_port: int, rate: int, callers: list[str], n: int) -> set[str]:
-    from telephony.esl.client import ESLClient
+async def _replay(control, tmp: Path, rate: int, callers: list[str], n: int) -> set[str]:
+    """One phase on the replayer: ``n`` calls at ``rate`` calls/s, each with the full
+    recorded event stream; returns the callers' channel uuids once everything is sent."""
+    calls = [[str(uuid_module.uuid4()), callers[i % len(callers)]] for i in range(n)]
+    path = tmp / f"calls-{rate}.json"
+    path.write_text(json.dumps(calls))
+    reply = await control.api(f"replay {path} {rate}", timeout=120)
+    if not reply.startswith("+OK"):
+        raise RuntimeError(f"replay: {reply.strip()}")
+    while True:
+        await asyncio.sleep(0.25)
+        status = json.loads((await control.api("replay_status")).removeprefix("+OK "))
+        if not status["running"]:
+            break
+    REPLAY_PHASES[rate] = status
+    return {uuid for uuid, _ in calls}
 
-    client = ESLClient(
-        "127.0.0.1",
-        esl_port,
-        PASSWORD,
-        event_names=["BACKGROUND_JOB"],
-        heartbeat_timeout=None,
-        name="bench-caller",
-    )
-    await client.connect(timeout=120)  # the simulator may still be busy with the last rate
-    placed: set[str] = set()
-    jobs = []
-    try:
-        started = time.monotonic()
-        for i in range(n):
-            delay = started + i / rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            call = str(uuid_module.uuid4())
-            placed.add(call)
-            jobs.append(
-                asyncio.create_task(
-                    client.api(
-                        f"sim_inbound {HOTLINE} {callers[i % len(callers)]} uuid={call} "
-                        f"patience=600 talk={TALK}"
-                    )
-                )
-            )
-        await asyncio.gather(*jobs)
-    finally:
-        await client.close()
-    return placed
+
+#: Per rate, what the replayer reports (events sent, its lag behind the timeline …).
+REPLAY_PHASES: dict[int, dict] = {}
 
 
 async def _floor(tcp_port: int, rate: int, n: int, template: dict) -> set[str]:
@@ -471,12 +501,41 @@ async def _floor(tcp_port: int, rate: int, n: int, template: dict) -> set[str]:
     return sent
 
 
+def _server_command(kind: str, port: int) -> list[str]:
+    """The ASGI server as the Procfile runs it (``asgi:`` line), on ``port``."""
+    bin_dir = Path(sys.executable).parent
+    if kind == "daphne":
+        return [str(bin_dir / "daphne"), "-b", "127.0.0.1", "-p", str(port), APP]
+    return [
+        str(bin_dir / "uvicorn"),
+        APP,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *UVICORN_OPTIONS,
+    ]
+
+
+async def _connect_all(port: int, cookies: list[str], pops: Pops) -> None:
+    for cookie in cookies:
+        client = await WSClient.connect(
+            port, "/ws/desktop/", {"Origin": "http://127.0.0.1", "Cookie": cookie}
+        )
+        await pops.attach(client, raw=False)
+
+
 async def _run(env: dict, tmp: Path, cookies: list[str], callers: list[str]) -> dict:
+    from telephony.esl.client import ESLClient
+
     procs: list[subprocess.Popen] = []
-    pops = Pops()
+    servers = SERVERS
+    pops = {kind: Pops() for kind in servers}
+    main_pops = pops[servers[0]]
     floor_pops = Pops()
-    results: dict = {"system": {}, "floor": {}}
+    results: dict = {"system": {}, "floor": {}, "alternatives": {k: {} for k in servers[1:]}}
     placed_by_rate: dict[int, set[str]] = {}
+    control = None
 
     def start(args: list[str], **kw) -> subprocess.Popen:
         proc = subprocess.Popen(args, cwd=ROOT, env=env, **kw)
@@ -485,7 +544,8 @@ async def _run(env: dict, tmp: Path, cookies: list[str], callers: list[str]) -> 
 
     py = sys.executable
     try:
-        esl_port, web_port, ws_port, tcp_port = (_free_port() for _ in range(4))
+        esl_port, ws_port, tcp_port = (_free_port() for _ in range(3))
+        web_ports = {kind: _free_port() for kind in servers}
         config = {
             "hotlines": [{"number": HOTLINE, "queue": QUEUE}],
             "queues": [{"name": QUEUE, "strategy": "longest-idle-agent"}],
@@ -495,35 +555,29 @@ async def _run(env: dict, tmp: Path, cookies: list[str], callers: list[str]) -> 
             ],
             "callers": {"patience": 600, "talk_time": TALK},
             "speed": 1.0,
-            # The simulator draws its own legs' uuids from the seed: a fixed seed would
-            # replay the uuids of the previous run's calls, already in the database.
             "seed": int.from_bytes(os.urandom(4), "big"),
             "heartbeat_interval": 20,
             "password": PASSWORD,
             "port": esl_port,
         }
-        (tmp / "sim.json").write_text(json.dumps(config))
-        sim_log = open(tmp / "sim.log", "w")  # noqa: SIM115
-        sim = start(
-            [py, "manage.py", "run_simulator", "--config", str(tmp / "sim.json")],
-            stdout=sim_log,
-            stderr=subprocess.STDOUT,
+        (tmp / "switch.json").write_text(json.dumps(config))
+        switch = start(
+            [py, "-m", "bench.esl_replay", str(tmp / "switch.json")],
+            stdout=subprocess.PIPE,
+            stderr=open(tmp / "switch.log", "w"),  # noqa: SIM115
+            text=True,
         )
-        web_log = open(tmp / "daphne.log", "w")  # noqa: SIM115
-        web = start(
-            [
-                str(Path(py).parent / "daphne"),
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(web_port),
-                "tvshop.asgi:application",
-            ],
-            stdout=web_log,
-            stderr=subprocess.STDOUT,
-        )
-        _wait_port(esl_port, sim)
-        _wait_port(web_port, web)
+        web = {
+            kind: start(
+                _server_command(kind, port),
+                stdout=open(tmp / f"{kind}.log", "w"),  # noqa: SIM115
+                stderr=subprocess.STDOUT,
+            )
+            for kind, port in web_ports.items()
+        }
+        for kind, port in web_ports.items():
+            _wait_port(port, web[kind])
+        _wait_ready(switch, timeout=600)  # the replayer records its calls first
         stamps = tmp / "bridge.stamps"
         bridge = start(
             [py, "-m", "bench.screen_pop", "bridge", str(esl_port), str(stamps), str(tmp / "b")],
@@ -538,50 +592,80 @@ async def _run(env: dict, tmp: Path, cookies: list[str], callers: list[str]) -> 
             text=True,
         )
         _wait_ready(relay)
-
-        for cookie in cookies:
-            client = await WSClient.connect(
-                web_port, "/ws/desktop/", {"Origin": "http://127.0.0.1", "Cookie": cookie}
-            )
-            await pops.attach(client, raw=False)
+        for kind, port in web_ports.items():
+            await _connect_all(port, cookies, pops[kind])
         for index in range(AGENTS):
             await floor_pops.attach(await WSClient.connect(ws_port, f"/ws/{index}", {}), raw=True)
+        control = ESLClient(
+            "127.0.0.1",
+            esl_port,
+            PASSWORD,
+            event_names=["BACKGROUND_JOB"],
+            heartbeat_timeout=None,
+            name="bench-control",
+        )
+        await control.start()
+        await control.wait_connected()
         await asyncio.sleep(2)  # connects done, status messages sent
 
         # Warm-up: the first calls pay connection opening and statement preparation.
-        warm = await _place(esl_port, 10, callers, 30)
-        await _settle(warm, pops, stamps, 20)
-        template = json.loads(pops.sample) if pops.sample else {"call": {}}
-        results["warmup"] = _measure(warm, pops, stamps)
+        warm = await _replay(control, tmp, 10, callers, 30)
+        await _settle(warm, main_pops, stamps, 20)
+        template = json.loads(main_pops.sample) if main_pops.sample else {"call": {}}
+        results["warmup"] = _measure(warm, main_pops, stamps)
 
         for rate, n in RATES + SATURATION:
-            try:
-                placed = await _place(esl_port, rate, callers[100:] or callers, n)
-            except (TimeoutError, OSError) as exc:  # the simulator could not take the rate
-                results["errors"] = {**results.get("errors", {}), rate: repr(exc)}
-                print(rate, "not measured:", repr(exc), flush=True)
-                break
-            await _settle(placed, pops, stamps, 60)
-            results["system"][rate] = _measure(placed, pops, stamps) | {"calls": n}
+            probe = rate > RATES[-1][0]
+            placed = await _replay(control, tmp, rate, callers[100:] or callers, n)
+            await _settle(placed, main_pops, stamps, 20 if probe else 60)
+            system = _measure(placed, main_pops, stamps) | {"calls": n}
+            system["replay"] = REPLAY_PHASES.get(rate)
+            results["system"][rate] = system
+            for kind in servers[1:]:
+                results["alternatives"][kind][rate] = _measure(placed, pops[kind], stamps)
             placed_by_rate[rate] = placed
             sent = await _floor(tcp_port, rate, n, template)
             await _settle(sent, floor_pops, relay_stamps, 10)
             results["floor"][rate] = _measure(sent, floor_pops, relay_stamps) | {"calls": n}
-            print(rate, results["system"][rate], results["floor"][rate], flush=True)
+            print(rate, _brief(system), "floor", _brief(results["floor"][rate]), flush=True)
+            for kind in servers[1:]:
+                print("   ", kind, _brief(results["alternatives"][kind][rate]), flush=True)
             await asyncio.sleep(2)  # the last calls end
-        results["duplicates"] = pops.duplicates
+            if probe and not _good(system):
+                break  # saturated: the next rates would only be worse
+        results["duplicates"] = main_pops.duplicates
         await asyncio.sleep(5)  # the write-behind catches up: then every call has its record
         records = await asyncio.to_thread(_records, placed_by_rate)
         for rate, counts in records.items():
             results["system"][rate]["records"] = counts
     finally:
-        await pops.close()
-        await floor_pops.close()
+        if control is not None:
+            await control.close()
+        for collection in (*pops.values(), floor_pops):
+            await collection.close()
         for proc in reversed(procs):
             _stop(proc)
     with contextlib.suppress(OSError, ValueError):
         results["bridge"] = json.loads((tmp / "b").read_text())
     return results
+
+
+def _brief(measured: dict) -> str:
+    keys = ("offered", "pops", "lost", "p50", "p99", "max", "bridge_p99", "delivery_p50")
+    return " ".join(
+        f"{k}={measured[k]:.3g}" if isinstance(measured.get(k), float) else f"{k}={measured.get(k)}"
+        for k in (*keys, "delivery_p99")
+        if k in measured
+    )
+
+
+def _good(system: dict) -> bool:
+    """Under the saturation bound: p99 < 100 ms, nothing lost, every offer read."""
+    return (
+        system.get("p99", float("inf")) < SATURATION_P99_MS
+        and system["lost"] == 0
+        and system["placed"] == system["offered"]
+    )
 
 
 def main() -> None:
@@ -605,7 +689,7 @@ def main() -> None:
     loadavg = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="screen_pop-") as tmp:
         results = asyncio.run(_run(env, Path(tmp), cookies, callers))
-        for log in ("daphne.log", "sim.log"):
+        for log in (*(f"{kind}.log" for kind in SERVERS), "switch.log"):
             text = (Path(tmp) / log).read_text()
             if "Traceback" in text:
                 print(f"--- {log} ---\n{text[-3000:]}")
@@ -615,12 +699,16 @@ def main() -> None:
         "agents": AGENTS,
         "customers": total,
         "layer": layer,
-        "server": "daphne (1 process)",
+        "server": f"{SERVERS[0]} (1 process)"
+        + (f" {' '.join(UVICORN_OPTIONS)}" if SERVERS[0] == "uvicorn" else ""),
+        "alternatives": results.get("alternatives"),
         "bridge": "Bridge (pop path + batched write-behind writer), own process",
-        "switch": f"simulator, answer {ANSWER_DELAY}s, talk {TALK}s",
+        "switch": (
+            f"bench.esl_replay: the simulator's recorded calls (answer {ANSWER_DELAY}s, "
+            f"talk {TALK}s) replayed at the rate"
+        ),
         "bridge_stats": results.get("bridge"),
         "duplicate_pops": results.get("duplicates"),
-        "rates_not_measured": results.get("errors"),
         "switch_interval": "0.001 s (telephony.bridge.service.tune_process)",
         "loadavg_before": results.get("loadavg_before"),
         "loadavg_after": os.getloadavg(),
@@ -707,6 +795,11 @@ def main() -> None:
             params=params | {"rates_tried": list(results["system"])},
         )
     )
+    if os.environ.get("SCREEN_POP_DIAGNOSE"):
+        print("diagnostic run (SCREEN_POP_DIAGNOSE): results not written")
+        for r in rows:
+            print(r)
+        return
     write_results(NAME, rows)
 
 

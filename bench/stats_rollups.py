@@ -386,10 +386,14 @@ FLOOR_MEDIA = (
     "GROUP BY 1), o AS (SELECT station_id, sum(orders) orders, sum(approved) approved, "
     "sum(delivered) delivered, sum(revenue) revenue FROM reports_orderhour "
     "WHERE grain = 'station' AND hour >= %(s)s AND hour < %(e)s GROUP BY 1), "
-    "s AS (SELECT a.station_id, sum(a.cost) cost, sum(r.unique_callers) callers "
-    "FROM media_airingslot a LEFT JOIN reports_slotstat r ON r.slot_id = a.id "
-    "WHERE a.start >= %(s)s AND a.start < %(e)s GROUP BY 1) "
-    "SELECT * FROM c FULL JOIN o USING (station_id) FULL JOIN s USING (station_id)"
+    "s AS (SELECT a.station_id, sum(a.cost) cost FROM media_airingslot a "
+    "WHERE a.start >= %(s)s AND a.start < %(e)s GROUP BY 1), "
+    # unique callers: the union of the stations' day sketches (left as bit strings: the
+    # estimate from them is the app's work)
+    "u AS (SELECT station_id, varbit_send(bit_or(sketch)) callers FROM reports_callerday "
+    "WHERE day >= %(first)s AND day <= %(last)s GROUP BY station_id) "
+    "SELECT * FROM c FULL JOIN o USING (station_id) FULL JOIN s USING (station_id) "
+    "FULL JOIN u USING (station_id)"
 )
 RAW_CURVE = (
     "SELECT date_trunc('hour', created_at), station_id, count(*) FROM telephony_call "
@@ -408,7 +412,11 @@ def main() -> None:
 
     from tvshop.reports import rollups
     from tvshop.reports.selectors import station_curve_sql
-    from tvshop.reports.services import rollups_rebuild, rollups_refresh
+    from tvshop.reports.services import (
+        caller_sketches_rebuild,
+        rollups_rebuild,
+        rollups_refresh,
+    )
 
     load_before = os.getloadavg()
     ensure_bench_database(benchmark=NAME)
@@ -426,6 +434,14 @@ def main() -> None:
         print(f"  {rebuild_seconds:.0f} s", flush=True)
     else:
         rollups_refresh()
+    sketch_seconds = None
+    with connection.cursor() as cur:
+        cur.execute("SELECT NOT EXISTS (SELECT 1 FROM reports_callerday)")
+        no_sketches = cur.fetchone()[0]
+    if no_sketches:  # a database seeded before the unique-caller sketches existed
+        print("building the unique-caller sketches…", flush=True)
+        sketch_seconds = caller_sketches_rebuild().seconds
+        print(f"  {sketch_seconds:.0f} s", flush=True)
     with connection.cursor() as cur:
         for table in (
             "stationhour",
@@ -434,6 +450,8 @@ def main() -> None:
             "agenthour",
             "orderhour",
             "slotstat",
+            "callerhour",
+            "callerday",
         ):
             cur.execute(f"ANALYZE reports_{table}")
         cur.execute("SELECT count(*) FROM orders_order WHERE number LIKE 'SR%%'")
@@ -490,7 +508,7 @@ def main() -> None:
         (
             "media",
             lambda: get("/reports/", {**month, "resolution": "day"}),
-            floor(FLOOR_MEDIA, {"s": month_start, "e": end}),
+            floor(FLOOR_MEDIA, {"s": month_start, "e": end, "first": month_first, "last": last}),
         ),
     ]:
         app, flo = [], []
@@ -632,8 +650,10 @@ def main() -> None:
             "refresh_one_hour_p50",
             percentile(refresh, 50),
             "ms",
-            goal="comparison",
-            met=True,
+            # the beat refreshes every minute during an airing: one busy hour (every
+            # roll-up, the airing slots around it) must take well under a second
+            goal="< 1000 ms (every roll-up of one busy hour and its airing slots)",
+            met=full and percentile(refresh, 50) < 1000,
             params={**params, "touched_calls": 200, "runs": len(refresh)},
         )
     )
@@ -643,6 +663,18 @@ def main() -> None:
                 NAME,
                 "rebuild_from_scratch",
                 rebuild_seconds,
+                "s",
+                goal="comparison",
+                met=True,
+                params=params,
+            )
+        )
+    if sketch_seconds is not None:
+        rows.append(
+            row(
+                NAME,
+                "caller_sketches_build",
+                sketch_seconds,
                 "s",
                 goal="comparison",
                 met=True,

@@ -128,7 +128,9 @@ class FreightRule(models.Model):
     class Meta:
         verbose_name = _("freight rule")
         verbose_name_plural = _("freight rules")
-        ordering = ["courier", "province"]
+        # Plain columns, no joins: ``audited_save`` locks the row with SELECT … FOR UPDATE,
+        # which PostgreSQL refuses on the nullable side of an outer join (province).
+        ordering = ["courier_id", "province_id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["courier", "province"], name="freightrule_courier_province_uniq"
@@ -160,7 +162,7 @@ class StatusMapping(models.Model):
     class Meta:
         verbose_name = _("courier status mapping")
         verbose_name_plural = _("courier status mappings")
-        ordering = ["courier", "text"]
+        ordering = ["courier_id", "text"]  # no join (see FreightRule)
         constraints = [
             models.UniqueConstraint(fields=["courier", "text"], name="statusmapping_uniq"),
             models.UniqueConstraint(

@@ -251,6 +251,8 @@ def open_sheet(path: str | Path, *, kind: str, import_kind: str) -> Sheet:
 # --- cells ---------------------------------------------------------------------------------
 def clean_identifier(value, *, label: str) -> str:
     """A waybill or order number as text, refusing anything whose digits may be lost."""
+    if type(value) is str and _IDENT.match(value) and not _SCIENTIFIC.match(value):
+        return value  # the common case: plain ASCII letters and digits, nothing to clean
     if value is None or (isinstance(value, str) and not value.strip()):
         return ""
     if isinstance(value, bool):

@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from logistics import views
+from logistics import pages, views
 
 app_name = "logistics"
 
@@ -19,4 +19,10 @@ urlpatterns = [
     path("imports/<int:pk>/report/", views.remittance_report, name="remittance_report"),
     path("tracking/", views.tracking, name="tracking"),
     path("statistics/", views.statistics, name="statistics"),
+    path("templates/", pages.template_list, name="template_list"),
+    path("templates/<int:courier_id>/", pages.template_edit, name="template_edit"),
+    path("rules/<slug:kind>/", pages.RuleListPage.as_view(), name="rule_list"),
+    path("rules/<slug:kind>/new/", pages.RuleFormPage.as_view(), name="rule_create"),
+    path("rules/<slug:kind>/<int:pk>/edit/", pages.RuleFormPage.as_view(), name="rule_update"),
+    path("rules/<slug:kind>/<int:pk>/delete/", pages.rule_delete, name="rule_delete"),
 ]

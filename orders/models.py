@@ -35,6 +35,18 @@ ZERO = Decimal("0.00")
 MONEY = {"max_digits": 12, "decimal_places": 2}
 NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
 
+# The two review queues (orders.selectors.review_queue). Their indexes are partial on these
+# statuses and end in (submitted_at, id), the queues' order, so a page (keyset, see
+# orders/paging.py) is read straight off an index for each common filter.
+IN_REVIEW = models.Q(status__in=["submitted", "first_approved"])
+
+
+def _queue_index(name: str, *columns: str, flag: str = "") -> models.Index:
+    condition = IN_REVIEW & models.Q(**{flag: True}) if flag else IN_REVIEW
+    return models.Index(
+        fields=["status", *columns, "submitted_at", "id"], condition=condition, name=name
+    )
+
 
 class Order(models.Model):
     """One order (订单): one customer, one delivery address, one payment method, one courier."""
@@ -173,6 +185,14 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["status", "submitted_at"], name="order_queue_idx"),
             models.Index(fields=["customer", "status"], name="order_customer_status_idx"),
+            _queue_index("order_queue_keyset_idx"),
+            _queue_index("order_queue_station_idx", "station"),
+            _queue_index("order_queue_agent_idx", "agent"),
+            _queue_index("order_queue_province_idx", "province"),
+            _queue_index("order_queue_vip_idx", flag="is_vip"),
+            _queue_index("order_queue_dup_idx", flag="is_duplicate"),
+            _queue_index("order_queue_large_idx", flag="is_large_amount"),
+            _queue_index("order_queue_addr_idx", flag="address_incomplete"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -174,6 +174,11 @@ class Call(models.Model):
     wait_seconds = models.PositiveIntegerField(_("wait (s)"), null=True, blank=True)
     talk_seconds = models.PositiveIntegerField(_("talk (s)"), null=True, blank=True)
     ring_no_answer_count = models.PositiveSmallIntegerField(_("RONA"), default=0)
+    # hold (CHANNEL_HOLD / CHANNEL_UNHOLD): how often and how long the caller was held; the
+    # CallEvent rows "CallHeld" / "CallUnheld" are the detail the agent statistics read
+    hold_count = models.PositiveSmallIntegerField(_("holds"), default=0)
+    hold_seconds = models.PositiveIntegerField(_("hold (s)"), default=0)
+    held_at = models.DateTimeField(_("on hold since"), null=True, blank=True)
     transferred = models.BooleanField(_("transferred"), default=False)
     hangup_cause = models.CharField(_("hang-up cause"), max_length=50, blank=True)
     outcome = models.CharField(

@@ -16,6 +16,9 @@ urlpatterns = [
     path("calls/by-uuid/<str:uuid>/pop/", views.call_pop_uuid, name="call_pop_uuid"),
     path("calls/<int:pk>/pop/customer/", views.pop_customer_create, name="pop_customer_create"),
     path("calls/<int:pk>/transfer/", views.call_transfer, name="call_transfer"),
+    path("desktop/hold/", views.call_hold, name="call_hold"),
+    path("calls/<int:pk>/", views.call_detail, name="call_detail"),
+    path("customers/<int:pk>/calls/", views.customer_calls, name="customer_calls"),
     path("dial/", views.dial, name="dial"),
     # supervision (telephony/supervision): wallboard, supervision actions, recordings
     path("wallboard/", supervision_views.wallboard, name="wallboard"),

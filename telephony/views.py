@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -383,6 +383,71 @@ def call_transfer(request, pk: int):
         return _message(exc.message, status=exc.status)
     target = data["seat"].extension if data.get("seat") else data["queue"]
     return _message(_("Transferred to %(target)s.") % {"target": target})
+
+
+# --- call records ------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def call_detail(request, pk: int):
+    """One call's record — times, wait, talk, hold, outcome, what happened in order — and
+    its recording (played and downloaded for those who may listen; audited). Its agent or
+    a supervisor only."""
+    call = get_object_or_404(
+        Call.objects.select_related("hotline", "station", "seat", "agent", "customer"), pk=pk
+    )
+    if not services.may_see_call(request.user, call):
+        raise PermissionDenied
+    events = list(call.events.order_by("at", "id").values("kind", "at")[:CALL_EVENTS_SHOWN])
+    number = call.caller if call.direction == "inbound" else (call.callee or call.caller)
+    context = {
+        "call": call,
+        "events": events,
+        "number_shown": phone_for_user(number, request.user) if number.startswith("+") else number,
+    }
+    return render(request, "telephony/call_detail.html", context)
+
+
+@login_required
+@permission_required("crm.view_customer", raise_exception=True)
+@require_GET
+def customer_calls(request, pk: int):
+    """The customer's latest calls with their recordings (an htmx fragment for the customer
+    page: ``hx-get`` it into a card). Players only for users who may listen."""
+    from crm.models import Customer
+
+    customer = get_object_or_404(Customer, pk=pk)
+    calls = list(
+        Call.objects.filter(customer=customer)
+        .select_related("agent", "station")
+        .order_by("-created_at", "-id")[:CUSTOMER_CALLS_SHOWN]
+    )
+    user = request.user
+    for call in calls:
+        number = call.caller if call.direction == "inbound" else (call.callee or call.caller)
+        call.number_shown = phone_for_user(number, user) if number.startswith("+") else number
+        call.may_open = services.may_see_call(user, call)
+    return render(
+        request, "telephony/includes/customer_calls.html", {"customer": customer, "calls": calls}
+    )
+
+
+CALL_EVENTS_SHOWN = 200
+CUSTOMER_CALLS_SHOWN = 20
+
+
+@login_required
+@permission_required("telephony.use_desktop", raise_exception=True)
+@require_POST
+def call_hold(request):
+    """Hold / take back the caller of the agent's current call (the call box's buttons)."""
+    hold = request.POST.get("action") != "unhold"
+    try:
+        services.call_hold(user=request.user, hold=hold)
+    except DomainError as exc:
+        return _message(exc.message, status=exc.status)
+    return _message(_("The caller is on hold.") if hold else _("The caller is back."))
 
 
 def _message(text: str, *, status: int = 200, css: str = ""):

@@ -269,6 +269,12 @@ SPECTACULAR_SETTINGS = {
         "CallbackOutcomeEnum": "telephony.callbacks.choices.CallbackOutcome",
         "DialResultEnum": "telephony.callbacks.choices.DialResult",
         "DispatchModeEnum": "telephony.callbacks.choices.DispatchMode",
+        # logistics API
+        "ImportKindEnum": "logistics.choices.ImportKind",
+        "JobStateEnum": "logistics.choices.JobState",
+        "ExportFormatEnum": "logistics.choices.ExportFormat",
+        "ColumnSourceEnum": "logistics.choices.ColumnSource",
+        "RemittanceResultEnum": "logistics.choices.RemittanceResult",
     },
 }
 

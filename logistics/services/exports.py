@@ -1,3 +1,4 @@
+# ruff: noqa: S608 - the SQL is assembled from this module's constants; values are parameters
 """Shipping-sheet export: one batch per courier, built in Celery, one transaction per batch.
 
 Guarantees:
@@ -24,33 +25,38 @@ import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterable
-from decimal import Decimal
+import threading
 
 from django.core.files import File
-from django.db import transaction
-from django.db.models import Prefetch, Q
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.phones import phone_display
-from logistics.choices import ColumnSource, ExportFormat, JobState
-from logistics.models import Shipment, ShipmentBatch
+from logistics.choices import ColumnSource, ExportFormat, JobState, ShipmentStatus
+from logistics.models import ShipmentBatch
 from logistics.progress import progress_clear, progress_set
 from logistics.readers import neutralize
+from logistics.services.moves import (
+    after_moves,
+    check_move,
+    move_statement,
+    orders_lock_for_move,
+    orders_move_set,
+)
 from logistics.services.rules import template_columns, template_format
 from orders.choices import OrderStatus, PaymentMethod
-from orders.models import Order, OrderGift, OrderLine
-from orders.services.workflow import order_transition_many
+from orders.models import Order
 from tvshop.audit.models import AuditAction
 from tvshop.audit.services import audit_record
 from tvshop.catalog.models import Courier
 from tvshop.errors import Conflict, DomainError, Forbidden
+from tvshop.media.models import Station
 
 log = logging.getLogger(__name__)
 
 EXPORT_PERM = "logistics.export_shipment"
-CHUNK = 1000
+CHUNK = 5000
 
 
 def exportable_orders(
@@ -162,8 +168,13 @@ class _XlsxWriter:
         self.workbook = Workbook(write_only=True)
         self.sheet = self.workbook.create_sheet(sheet_name or "Sheet1")
 
-    def append(self, row: list) -> None:
+    def append(self, row) -> None:
         self.sheet.append(row)
+
+    def extend(self, rows) -> None:
+        append = self.sheet.append
+        for row in rows:
+            append(row)
 
     def close(self) -> None:
         self.workbook.save(self.path)
@@ -174,80 +185,177 @@ class _CsvWriter:
         self.handle = open(path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
         self.writer = csv.writer(self.handle)
 
-    def append(self, row: list) -> None:
-        self.writer.writerow(["" if v is None else v for v in row])
+    def append(self, row) -> None:
+        self.writer.writerow(row)
+
+    def extend(self, rows) -> None:
+        self.writer.writerows(rows)
 
     def close(self) -> None:
         self.handle.close()
 
 
-def _goods(order: Order) -> tuple[str, int, Decimal]:
-    parts, pieces, weight = [], 0, Decimal("0")
-    for line in order.lines.all():
-        parts.append(f"{line.name}×{line.quantity}")
-        pieces += line.quantity
-        weight += (line.product.weight_kg or Decimal("0")) * line.quantity
-    for gift in order.gifts.all():
-        parts.append(f"{_('Gift')}:{gift.name}×{gift.quantity}")
-        pieces += gift.quantity
-    return "; ".join(parts), pieces, weight.quantize(Decimal("0.001"))
+# One statement returns every cell of the sheet, in the template's column order: the goods
+# description aggregated in SQL, text neutralised in SQL (only values that start with a
+# risky character change), phones in their national display form. Python only hands the
+# tuples to the writer.
+RISKY = "chr(61), chr(43), chr(45), chr(64), chr(9), chr(13)"  # = + - @ tab CR
 
 
-def shipping_row(order: Order, columns: list[tuple[str, str, str]]) -> list:
-    """One row of the sheet for ``order`` in the template's column order. Text cells are
-    neutralised; phone and order numbers are text, never numbers."""
-    goods, pieces, weight = _goods(order)
-    cod = order.cod_amount if order.payment_method == PaymentMethod.COD else Decimal("0.00")
-    values = {
-        ColumnSource.ORDER_NUMBER: order.number,
-        ColumnSource.RECIPIENT: order.recipient,
-        ColumnSource.PHONE: phone_display(order.phone),
-        ColumnSource.PROVINCE: order.province.name,
-        ColumnSource.CITY: order.city.name,
-        ColumnSource.DISTRICT: order.district.name,
-        ColumnSource.STREET: order.street,
-        ColumnSource.FULL_ADDRESS: "".join(
-            _unique_names([order.province.name, order.city.name, order.district.name])
-        )
-        + order.street,
-        ColumnSource.GOODS: goods,
-        ColumnSource.PIECES: pieces,
-        ColumnSource.WEIGHT: weight,
-        ColumnSource.COD_AMOUNT: cod,
-        ColumnSource.DECLARED_VALUE: order.goods_amount,
-        ColumnSource.TOTAL: order.total,
-        ColumnSource.REMARK: order.remark,
-        ColumnSource.STATION: order.station.name if order.station_id else "",
-        ColumnSource.ORDER_DATE: timezone.localtime(order.created_at).date().isoformat(),
-        ColumnSource.EMPTY: "",
-    }
-    row = []
-    for _header, source, fixed in columns:
-        value = fixed if source == ColumnSource.FIXED else values.get(source, "")
-        if isinstance(value, str):
-            value = neutralize(value)
-        row.append(value)
-    return row
+def _safe(expr: str) -> str:
+    return f"CASE WHEN left({expr}, 1) IN ({RISKY}) THEN chr(39) || {expr} ELSE {expr} END"
 
 
-def _unique_names(names: Iterable[str]) -> list[str]:
+# crm.phones.phone_display for +86 numbers (mobile 13800138000, 0755-88881234,
+# 400-800-1234); other numbers stay in E.164.
+PHONE_SQL = r"""CASE
+    WHEN o.phone ~ '^\+861[0-9]{10}$' THEN substr(o.phone, 4)
+    WHEN o.phone ~ '^\+86(400|800)[0-9]{7}$'
+        THEN substr(o.phone, 4, 3) || '-' || substr(o.phone, 7, 3) || '-' || substr(o.phone, 10)
+    WHEN o.phone ~ '^\+86(10|2)[0-9]+$'
+        THEN '0' || substr(o.phone, 4, 2) || '-' || substr(o.phone, 6)
+    WHEN o.phone ~ '^\+86[0-9]+$' THEN '0' || substr(o.phone, 4, 3) || '-' || substr(o.phone, 7)
+    ELSE o.phone END"""
+
+_TEXT_SQL = {
+    ColumnSource.ORDER_NUMBER: "o.number",
+    ColumnSource.RECIPIENT: "o.recipient",
+    ColumnSource.PHONE: PHONE_SQL,
+    ColumnSource.PROVINCE: "COALESCE(p.name, '')",
+    ColumnSource.CITY: "COALESCE(c.name, '')",
+    ColumnSource.DISTRICT: "COALESCE(d.name, '')",
+    ColumnSource.STREET: "o.street",
     # Municipalities: 北京市 北京市 海淀区 → 北京市海淀区.
-    out: list[str] = []
-    for name in names:
-        if name and (not out or out[-1] != name):
-            out.append(name)
-    return out
+    ColumnSource.FULL_ADDRESS: (
+        "COALESCE(p.name, '')"
+        " || CASE WHEN c.name = p.name THEN '' ELSE COALESCE(c.name, '') END"
+        " || CASE WHEN d.name = c.name THEN '' ELSE COALESCE(d.name, '') END || o.street"
+    ),
+    ColumnSource.GOODS: "COALESCE(g.goods, '')",
+    ColumnSource.REMARK: "o.remark",
+    ColumnSource.STATION: "COALESCE(st.name, '')",
+}
+_VALUE_SQL = {
+    ColumnSource.PIECES: "COALESCE(g.pieces, 0)::integer",
+    ColumnSource.WEIGHT: "round(COALESCE(g.weight, 0), 3)",
+    ColumnSource.COD_AMOUNT: "CASE WHEN o.payment_method = %s THEN o.cod_amount ELSE 0.00 END",
+    ColumnSource.DECLARED_VALUE: "o.goods_amount",
+    ColumnSource.TOTAL: "o.total",
+    ColumnSource.ORDER_DATE: "to_char(o.created_at AT TIME ZONE %s, 'YYYY-MM-DD')",
+}
+GOODS_SQL = """LEFT JOIN LATERAL (
+    SELECT string_agg(x.txt, '; ' ORDER BY x.k, x.id) AS goods, sum(x.qty) AS pieces,
+           sum(x.w) AS weight
+    FROM (SELECT 0 AS k, l.id, l.name || '×' || l.quantity AS txt, l.quantity AS qty,
+                 COALESCE(pr.weight_kg, 0) * l.quantity AS w
+          FROM orders_orderline l JOIN catalog_product pr ON pr.id = l.product_id
+          WHERE l.order_id = o.id
+          UNION ALL
+          SELECT 1, gi.id, %s || ':' || gi.name || '×' || gi.quantity, gi.quantity, 0
+          FROM orders_ordergift gi WHERE gi.order_id = o.id) x
+) g ON true"""
 
 
-def _orders_for_sheet(ids: list[int]):
+def sheet_sql(columns: list[tuple[str, str, str]], where: str) -> tuple[str, list]:
+    """The one SELECT returning the sheet's cells in ``columns`` order (compiled once per
+    batch) and its parameters before those of ``where``."""
+    select, params = [], []
+    uses = {source for _h, source, _f in columns}
+    for _header, source, fixed in columns:
+        if source == ColumnSource.FIXED:
+            select.append("%s")
+            params.append(neutralize(fixed or ""))
+        elif source in _TEXT_SQL:
+            select.append(_safe(_TEXT_SQL[source]))
+        elif source in _VALUE_SQL:
+            select.append(_VALUE_SQL[source])
+            if source == ColumnSource.COD_AMOUNT:
+                params.append(PaymentMethod.COD)
+            elif source == ColumnSource.ORDER_DATE:
+                params.append(timezone.get_current_timezone_name())
+        else:
+            select.append("NULL")  # an empty cell (openpyxl writes no value for None)
+    joins = """LEFT JOIN crm_division p ON p.code = o.province_id
+        LEFT JOIN crm_division c ON c.code = o.city_id
+        LEFT JOIN crm_division d ON d.code = o.district_id"""
+    if ColumnSource.STATION in uses:
+        joins += f" LEFT JOIN {Station._meta.db_table} st ON st.id = o.station_id"
+    if uses & {ColumnSource.GOODS, ColumnSource.PIECES, ColumnSource.WEIGHT}:
+        joins += " " + GOODS_SQL
+        params.append(_("Gift"))
+    sql = f"SELECT {', '.join(select) or chr(39) * 2} FROM orders_order o {joins} WHERE {where}"
+    return sql, params
+
+
+def shipping_rows(columns: list[tuple[str, str, str]], *, order_ids: list[int], using=None):
+    """The sheet's rows for ``order_ids`` (by order id), streamed from a server-side cursor
+    in chunks: tuples of cell values, nothing built per row in Python."""
+    sql, params = sheet_sql(columns, "o.id = ANY(%s::bigint[]) ORDER BY o.id")
+    with (using or connection).chunked_cursor() as cursor:
+        cursor.execute(sql, [*params, order_ids])
+        while rows := cursor.fetchmany(CHUNK):
+            yield rows
+
+
+def _write_rows(writer, columns, order_ids, *, batch_id: int, total: int, using=None) -> None:
+    done = 0
+    for rows in shipping_rows(columns, order_ids=order_ids, using=using):
+        writer.extend(rows)
+        done += len(rows)
+        progress_set("batch", batch_id, done=done, total=total)
+
+
+def _move_and_write(*, statements, writer, columns, order_ids, batch_id, total, overlap):
+    """Run ``statements`` (the set-based move and the shipments) in the batch's transaction
+    and write the orders' rows.
+
+    With ``overlap`` (the batch's transaction is the outermost one, as in Celery), the
+    statements run in PostgreSQL on a worker thread while this thread streams the rows
+    from a second connection and writes the file: two cores instead of one. That is safe
+    because the orders are already locked by the batch's transaction, so the committed
+    values the second connection reads cannot change until the batch commits or rolls back;
+    a failure on either side rolls the whole batch back.
+    """
+    if not overlap:
+        with connection.cursor() as cursor:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+        _write_rows(writer, columns, order_ids, batch_id=batch_id, total=total)
+        return
+    import psycopg
+
+    raw = connection.connection
+    errors: list[BaseException] = []
+
+    def work():
+        try:
+            with psycopg.ClientCursor(raw) as cursor:
+                for sql, params in statements:
+                    cursor.execute(sql, params)
+        except BaseException as exc:  # re-raised in the batch's thread
+            errors.append(exc)
+
+    worker = threading.Thread(target=work, name=f"shipment-batch-{batch_id}")
+    worker.start()
+    reader = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        reader.set_autocommit(False)
+        _write_rows(writer, columns, order_ids, batch_id=batch_id, total=total, using=reader)
+    finally:
+        worker.join()
+        reader.close()
+    if errors:
+        raise errors[0]
+
+
+def _shipments_statement(*, batch: ShipmentBatch, order_ids: list[int]) -> tuple[str, list]:
+    """One active shipment per exported order, one statement."""
     return (
-        Order.objects.filter(id__in=ids)
-        .select_related("province", "city", "district", "station")
-        .prefetch_related(
-            Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("id")),
-            Prefetch("gifts", queryset=OrderGift.objects.order_by("id")),
-        )
-        .order_by("id")
+        """INSERT INTO logistics_shipment
+               (order_id, batch_id, courier_id, active, waybill, status, status_at, place,
+                created_at)
+           SELECT unnest(%s::bigint[]), %s, %s, true, '', %s, NULL, '', %s""",
+        [order_ids, batch.pk, batch.courier_id, ShipmentStatus.EXPORTED, timezone.now()],
     )
 
 
@@ -289,38 +397,60 @@ def _build(batch: ShipmentBatch) -> ShipmentBatch:
     suffix = "csv" if batch.file_format == ExportFormat.CSV else "xlsx"
     fd, path = tempfile.mkstemp(suffix="." + suffix)
     os.close(fd)
+    # Overlapping the database work with the file needs committed data for a second
+    # connection: only when the batch's transaction is the outermost one (Celery, bench).
+    overlap = connection.vendor == "postgresql" and not connection.in_atomic_block
     try:
         with transaction.atomic():
             candidates = exportable_orders(**filters)
-            already = set(candidates.filter(shipments__active=True).values_list("id", flat=True))
-            ids = [i for i in candidates.order_by("id").values_list("id", flat=True)]
-            total = len(ids)
+            total = candidates.count()
             progress_set("batch", batch.pk, done=0, total=total, phase="export")
+            # Not on another active shipment; cancelled, merged or sent back since the
+            # filter ran: skipped, not in the file (the lock re-checks the status).
+            ids_sql, ids_params = (
+                candidates.exclude(shipments__active=True).values("id").query.sql_with_params()
+            )
+            moved = orders_lock_for_move(
+                ids_sql=ids_sql,
+                ids_params=list(ids_params),
+                from_status=OrderStatus.SECOND_APPROVED,
+            )
+            exported, skipped = len(moved), total - len(moved)
+            if exported == 0:
+                raise DomainError(_("No orders were left to export (all taken or cancelled)."))
+            check_move(
+                from_status=OrderStatus.SECOND_APPROVED,
+                to_status=OrderStatus.EXPORTED,
+                actor=actor,
+            )
             writer_class = _CsvWriter if suffix == "csv" else _XlsxWriter
             writer = writer_class(path, courier.name[:31])
             writer.append([header for header, _s, _f in columns])
-            exported = skipped = 0
-            for start in range(0, total, CHUNK):
-                chunk = ids[start : start + CHUNK]
-                wanted = [order_id for order_id in chunk if order_id not in already]
-                # Cancelled, merged or sent back since the filter ran: skipped, not in the file.
-                moved = order_transition_many(
-                    order_ids=wanted,
-                    to_status=OrderStatus.EXPORTED,
-                    actor=actor,
-                    expected_status=OrderStatus.SECOND_APPROVED,
-                    note=batch.number,
-                )
-                skipped += len(chunk) - len(moved)
-                shipments = []
-                for order in _orders_for_sheet(moved):
-                    writer.append(shipping_row(order, columns))
-                    shipments.append(Shipment(order=order, batch=batch, courier=courier))
-                Shipment.objects.bulk_create(shipments)
-                exported += len(moved)
-                progress_set("batch", batch.pk, done=start + len(chunk), total=total)
-            if exported == 0:
-                raise DomainError(_("No orders were left to export (all taken or cancelled)."))
+            _move_and_write(
+                statements=[
+                    move_statement(
+                        order_ids=moved,
+                        from_status=OrderStatus.SECOND_APPROVED,
+                        to_status=OrderStatus.EXPORTED,
+                        actor=actor,
+                        reason="",
+                        note=batch.number,
+                    ),
+                    _shipments_statement(batch=batch, order_ids=moved),
+                    # The deferred foreign-key checks of these rows run now, on the worker,
+                    # instead of at commit after the file is written.
+                    ("SET CONSTRAINTS ALL IMMEDIATE", []),
+                    ("SET CONSTRAINTS ALL DEFERRED", []),
+                ],
+                writer=writer,
+                columns=columns,
+                order_ids=moved,
+                batch_id=batch.pk,
+                total=total,
+                overlap=overlap,
+            )
+            after_moves(moved, OrderStatus.SECOND_APPROVED, OrderStatus.EXPORTED, actor)
+            del moved
             writer.close()
             digest = hashlib.sha256()
             with open(path, "rb") as handle:
@@ -385,11 +515,11 @@ def shipment_batch_reissue(*, actor, batch_id: int, reason: str) -> ShipmentBatc
             )
         order_ids = list(shipments.values_list("order_id", flat=True))
         batch.shipments.update(active=False)
-        order_transition_many(
+        orders_move_set(
             order_ids=order_ids,
             to_status=OrderStatus.SECOND_APPROVED,
             actor=actor,
-            expected_status=OrderStatus.EXPORTED,
+            from_status=OrderStatus.EXPORTED,
             reason="reissue",
             note=_("Batch %(number)s re-issued: %(reason)s")
             % {"number": batch.number, "reason": reason},

@@ -44,9 +44,10 @@ from logistics.readers import (
     open_sheet,
     raw_rows,
 )
+from logistics.services.moves import orders_move_set
 from logistics.services.rules import status_mappings
 from orders.choices import OrderStatus
-from orders.services.workflow import TRANSITIONS, order_transition_many
+from orders.services.workflow import TRANSITIONS
 from tvshop.audit.models import AuditAction
 from tvshop.audit.services import audit_record
 from tvshop.errors import Conflict, DomainError, Forbidden
@@ -299,6 +300,10 @@ def _rows_for_copy(imp: LogisticsImport, sheet, outcome: Outcome, mappings: dict
     # No queries in here: the rows are produced while the connection is in COPY mode.
     uploaded = imp.created_at
     label_order, label_waybill = _("Order number"), _("Waybill number")
+    # Courier files repeat a few status texts and many times: each distinct cell is
+    # normalised and parsed once.
+    statuses: dict[str, str | None] = {}
+    times: dict[object, object] = {}
     for number, cells in sheet.records():
         outcome.rows += 1
         if outcome.rows % PROGRESS_EVERY == 0:
@@ -319,7 +324,9 @@ def _rows_for_copy(imp: LogisticsImport, sheet, outcome: Outcome, mappings: dict
                 raw = clean_text(cells.get("status"), 60)
                 if not raw:
                     raise CellError(_("Status is empty."))
-                status = mappings.get(normalize_text(raw))
+                status = statuses.get(raw, "")
+                if status == "":
+                    status = statuses[raw] = mappings.get(normalize_text(raw))
                 if status is None:
                     raise CellError(
                         _(
@@ -328,8 +335,14 @@ def _rows_for_copy(imp: LogisticsImport, sheet, outcome: Outcome, mappings: dict
                         )
                         % {"status": raw}
                     )
-                if cells.get("time") not in (None, ""):
-                    at, has_time = clean_datetime(cells.get("time")), True
+                cell = cells.get("time")
+                if cell not in (None, ""):
+                    at = times.get(cell) if type(cell) is str else None
+                    if at is None:
+                        at = clean_datetime(cell)
+                        if type(cell) is str and len(times) < 200_000:
+                            times[cell] = at
+                    has_time = True
         except CellError as exc:
             outcome.errors[number] = str(exc)
             continue
@@ -570,6 +583,30 @@ def _apply_waybills(cursor, imp: LogisticsImport, outcome: Outcome, *, apply: bo
 
 
 def _apply_statuses(cursor, imp: LogisticsImport, outcome: Outcome, *, apply: bool) -> None:
+    if not apply:
+        # The dry run writes nothing: each changed shipment's latest status is the latest of
+        # its recorded events and the file's new ones (new after recorded at the same time,
+        # later rows after earlier ones: the order the apply's inserts give them).
+        cursor.execute(
+            f"""SELECT o.id, o.number, o.status, latest.status FROM (
+                    SELECT DISTINCT ON (shipment_id) shipment_id, status FROM (
+                        SELECT e.shipment_id, e.status, e.at, 0 AS src, e.id AS k
+                        FROM logistics_trackingevent e
+                        WHERE e.shipment_id IN (SELECT shipment_id FROM {TMP}
+                                                WHERE action = 'change' AND err IS NULL)
+                        UNION ALL
+                        SELECT shipment_id, status, at, 1, row_no FROM {TMP}
+                        WHERE action = 'change' AND err IS NULL) x
+                    ORDER BY shipment_id, at DESC, src DESC, k DESC) latest
+                JOIN logistics_shipment s ON s.id = latest.shipment_id
+                JOIN orders_order o ON o.id = s.order_id
+                ORDER BY o.id"""
+        )
+        outcome.orders_moved, outcome.notes = 0, []
+        moves, notes = _order_moves(cursor.fetchall())
+        outcome.orders_moved = len(moves)
+        outcome.notes = notes
+        return
     cursor.execute(
         f"""INSERT INTO logistics_trackingevent
                 (shipment_id, status, raw_status, at, place, remark, source_id)
@@ -599,19 +636,20 @@ def _apply_statuses(cursor, imp: LogisticsImport, outcome: Outcome, *, apply: bo
 
 
 def _move(imp: LogisticsImport, moves) -> None:
-    """Order statuses, set-based per (from, to) pair through ``order_transition_many`` (the
-    permission was checked when the clerk applied the file)."""
+    """Order statuses, set-based per (from, to) pair: one locking select and one statement
+    that moves the orders and writes their status changes and audit entries
+    (``logistics.services.moves``; the permission was checked when the clerk applied)."""
     actor = imp.applied_by
     groups: dict[tuple[str, str], list[int]] = {}
     for order_id, _number, current, target in moves:
         groups.setdefault((current, target), []).append(order_id)
     done = 0
     for (current, target), order_ids in groups.items():
-        order_transition_many(
+        orders_move_set(
             order_ids=order_ids,
             to_status=target,
             actor=actor,
-            expected_status=current,
+            from_status=current,
             note=_("Courier file %(file)s") % {"file": imp.file_name},
             system=True,
         )

@@ -9,7 +9,10 @@ from __future__ import annotations
 import math
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from logistics.models import (
     ExportTemplate,
@@ -20,7 +23,10 @@ from logistics.models import (
 )
 from logistics.readers import normalize_text
 from tvshop.audit.crud import audited_delete, audited_save
+from tvshop.audit.models import AuditAction
+from tvshop.audit.services import audit_record
 from tvshop.catalog.models import Courier
+from tvshop.errors import DomainError, Forbidden
 
 ZERO = Decimal("0.00")
 
@@ -61,6 +67,120 @@ def status_mapping_save(*, actor, mapping: StatusMapping) -> StatusMapping:
 
 def status_mapping_delete(*, actor, mapping: StatusMapping) -> None:
     audited_delete(actor=actor, instance=mapping)
+
+
+def rule_save(*, actor, instance):
+    """Save a province → courier, freight rule or status mapping (validated, audited)."""
+    if isinstance(instance, StatusMapping):
+        return status_mapping_save(actor=actor, mapping=instance)
+    return audited_save(actor=actor, instance=instance)
+
+
+def rule_delete(*, actor, instance) -> None:
+    audited_delete(actor=actor, instance=instance)
+
+
+def _columns_snapshot(template: ExportTemplate | None) -> list[list]:
+    if template is None or template.pk is None:
+        return []
+    return [
+        [c.position, c.header, c.source, c.fixed_value]
+        for c in template.columns.order_by("position", "id")
+    ]
+
+
+def export_template_save(
+    *,
+    actor,
+    courier: Courier,
+    name: str,
+    file_format: str,
+    sheet_name: str,
+    note: str = "",
+    columns: list[dict],
+) -> ExportTemplate:
+    """Create or replace a courier's sheet layout: ``columns`` in sheet order, each
+    ``{"header", "source", "fixed_value"}``; positions are renumbered 1, 2, 3 … One
+    transaction, audited with the columns before and after; bad input is refused with the
+    field (``columns``) and the column's number."""
+    from logistics.choices import ColumnSource
+
+    if actor is None or not actor.has_perm("logistics.change_exporttemplate"):
+        raise Forbidden(_("You are not allowed to edit export templates."))
+    problems = []
+    if not columns:
+        problems.append(_("A template needs at least one column."))
+    for number, column in enumerate(columns, start=1):
+        header = (column.get("header") or "").strip()
+        source = column.get("source") or ""
+        if not header:
+            problems.append(_("Column %(n)s has no header text.") % {"n": number})
+        if source not in ColumnSource.values:
+            problems.append(_("Column %(n)s: choose what fills it.") % {"n": number})
+    headers = [(c.get("header") or "").strip() for c in columns]
+    duplicates = sorted({h for h in headers if h and headers.count(h) > 1})
+    if duplicates:
+        problems.append(
+            _("Header text used twice: %(headers)s") % {"headers": ", ".join(duplicates)}
+        )
+    if not (name or "").strip():
+        raise DomainError(_("Give the template a name."), fields={"name": [_("Required.")]})
+    if problems:
+        raise DomainError(problems[0], fields={"columns": problems})
+    with transaction.atomic():
+        Courier.objects.select_for_update().get(pk=courier.pk)
+        template = ExportTemplate.objects.filter(courier=courier).first()
+        before = None
+        if template is not None:
+            before = {
+                "name": template.name,
+                "file_format": template.file_format,
+                "sheet_name": template.sheet_name,
+                "note": template.note,
+                "columns": _columns_snapshot(template),
+            }
+        else:
+            template = ExportTemplate(courier=courier)
+        template.name = name.strip()[:100]
+        template.file_format = file_format
+        template.sheet_name = (sheet_name or "Sheet1").strip()[:31] or "Sheet1"
+        template.note = (note or "")[:300]
+        try:
+            template.full_clean()
+        except ValidationError as exc:
+            from tvshop.audit.crud import validation_error_to_domain
+
+            raise validation_error_to_domain(exc) from exc
+        template.save()
+        template.columns.all().delete()
+        TemplateColumn.objects.bulk_create(
+            TemplateColumn(
+                template=template,
+                position=number,
+                header=column["header"].strip()[:60],
+                source=column["source"],
+                fixed_value=(column.get("fixed_value") or "").strip()[:200]
+                if column["source"] == ColumnSource.FIXED
+                else "",
+            )
+            for number, column in enumerate(columns, start=1)
+        )
+        after = {
+            "name": template.name,
+            "file_format": template.file_format,
+            "sheet_name": template.sheet_name,
+            "note": template.note,
+            "columns": _columns_snapshot(template),
+        }
+        if after != before:
+            audit_record(
+                actor=actor,
+                action=AuditAction.CREATE if before is None else AuditAction.UPDATE,
+                obj=template,
+                before=before,
+                after=after,
+            )
+    return template
 
 
 def status_mappings(courier_id: int | None) -> dict[str, str]:

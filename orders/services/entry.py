@@ -280,20 +280,23 @@ FLAG_FIELDS = [
 AMOUNT_FIELDS = ["goods_amount", "discount_amount", "freight", "total", "cod_amount"]
 
 
-def _order_summary(order: Order) -> dict:
+def _order_summary(order: Order, *, lines=None, gifts=None) -> dict:
+    """The audit snapshot; ``lines``/``gifts`` when the caller has just written them (no
+    read back: two queries fewer per submit)."""
     data = snapshot(order)
     data["lines"] = [
         {"sku": ln.sku, "qty": ln.quantity, "price": str(ln.unit_price), "amount": str(ln.amount)}
-        for ln in order.lines.all()
+        for ln in (order.lines.all() if lines is None else lines)
     ]
     data["gifts"] = [
-        {"sku": g.sku, "qty": g.quantity, "points": g.points_spent} for g in order.gifts.all()
+        {"sku": g.sku, "qty": g.quantity, "points": g.points_spent}
+        for g in (order.gifts.all() if gifts is None else gifts)
     ]
     return data
 
 
-def _write_lines(order: Order, priced: PricedLines) -> None:
-    OrderLine.objects.bulk_create(
+def _write_lines(order: Order, priced: PricedLines) -> list[OrderLine]:
+    return OrderLine.objects.bulk_create(
         OrderLine(
             order=order,
             product=product,
@@ -380,12 +383,17 @@ def order_create(
         )
         _flags(order=order, customer=customer)
         order.save()
-        _write_lines(order, priced)
-        gifts_reserve(order=order, customer=customer, plan=plan, actor=agent)
+        lines = _write_lines(order, priced)
+        gifts = gifts_reserve(order=order, customer=customer, plan=plan, actor=agent)
         OrderStatusChange.objects.create(
             order=order, from_status="", to_status=S.SUBMITTED, actor=agent, at=now
         )
-        audit_record(actor=agent, action=AuditAction.CREATE, obj=order, after=_order_summary(order))
+        audit_record(
+            actor=agent,
+            action=AuditAction.CREATE,
+            obj=order,
+            after=_order_summary(order, lines=lines, gifts=gifts),
+        )
     return order
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -14,12 +15,12 @@ from crm.masking import phone_for_user
 from crm.models import Customer
 from orders.forms import CancelForm
 from orders.models import Order
-from orders.selectors import customer_orders, order_detail
+from orders.selectors import customer_orders_queryset, order_detail
 from orders.services.entry import order_cancel
 from orders.services.workflow import OWN_ORDER_CANCEL_FROM, TRANSITIONS
 from tvshop.errors import DomainError
 
-CUSTOMER_TAB_LIMIT = 50
+CUSTOMER_TAB_PAGE = 20
 
 
 def _may_cancel(user, order: Order) -> bool:
@@ -81,10 +82,14 @@ def order_cancel_view(request, pk: int):
 @permission_required("orders.view_order", raise_exception=True)
 @require_GET
 def customer_orders_tab(request, pk: int):
+    """The tab (and its pages / search by order number, swapped in place by htmx)."""
     customer = get_object_or_404(Customer, pk=pk)
-    orders = customer_orders(customer.pk, limit=CUSTOMER_TAB_LIMIT)
+    q = (request.GET.get("q") or "").strip()[:50]
+    page = Paginator(customer_orders_queryset(customer.pk, q=q), CUSTOMER_TAB_PAGE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "orders/includes/customer_orders.html",
-        {"customer": customer, "orders": orders},
+        {"customer": customer, "orders": page.object_list, "page_obj": page, "q": q},
     )

@@ -18,7 +18,8 @@ from orders.choices import OrderStatus, ReviewStage
 from orders.filters import ReviewQueueFilter
 from orders.forms import ApproveForm, RejectForm, SecondApproveForm
 from orders.models import Order
-from orders.selectors import customer_orders, order_detail, review_queue
+from orders.paging import COUNT_CAP, capped_count, keyset_page
+from orders.selectors import attach_divisions, customer_orders, order_detail, review_queue
 from orders.services.review import (
     PERMISSION,
     WAITING,
@@ -47,10 +48,17 @@ def _require_stage(request, stage: ReviewStage) -> None:
 
 
 class ReviewQueueView(ListPage):
+    """The queue, oldest first, paged by keyset (``?after=`` / ``?before=`` cursors, see
+    ``orders/paging.py``) with a count capped at 1,000: with 200,000+ orders waiting,
+    neither an ``OFFSET`` nor a full ``COUNT(*)`` is paid on every page. Two queries for
+    the rows whatever the page size: the capped count and the page itself."""
+
     filterset_class = ReviewQueueFilter
     template_name = "orders/review_queue.html"
     results_template_name = "orders/includes/review_queue_results.html"
-    paginate_by = 50
+    paginate_by = None  # keyset paging below, not Django's OFFSET paginator
+    page_size = 50
+    count_cap = COUNT_CAP
 
     def get_permission_required(self):
         return [PERMISSION[_stage_or_404(self.kwargs["stage"])]]
@@ -60,7 +68,23 @@ class ReviewQueueView(ListPage):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["stage"] = ReviewStage(self.kwargs["stage"])
+        queryset = context["object_list"]
+        page = keyset_page(
+            queryset,
+            size=self.page_size,
+            after=self.request.GET.get("after"),
+            before=self.request.GET.get("before"),
+        )
+        attach_divisions(page.rows)
+        count, more = capped_count(queryset, cap=self.count_cap)
+        context.update(
+            stage=ReviewStage(self.kwargs["stage"]),
+            object_list=page.rows,
+            order_list=page.rows,
+            keyset=page,
+            queue_count=count,
+            queue_count_more=more,
+        )
         return context
 
 

@@ -14,7 +14,10 @@ the pop does not wait for them. For every call the :class:`PopDesk`
   event loop when everything is cached (the recipient's "sees full numbers" permission is
   cached too), else on its thread;
 * sends it at once with the pop URL keyed by the call's uuid (the page waits briefly for the
-  record if it comes first).
+  record if it comes first), over a channel-layer connection of its own
+  (:func:`pop_sender`): the writer publishes everything a batch produced (hundreds of
+  ``agent.status`` / ``seat.update`` / ``call.update`` under load) one after the other on
+  the shared connection, and a pop queued behind them waited for all of them.
 
 The writer learns, per offer event, whether the pop went out (:meth:`PopDesk.settle`): if it
 did not (an error here, Redis refused it), the writer sends the pop it built from the
@@ -25,6 +28,7 @@ here is handed to the writer too, so a call's customer is looked up once.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import OrderedDict
@@ -41,7 +45,13 @@ from telephony.choices import CallDirection
 from telephony.groups import agent_group
 from telephony.models import Call
 from telephony.payloads import call_payload, sees_full_phone
-from telephony.services.calls import Message, hotline_by_number, normalise_caller, seat_holder
+from telephony.services.calls import (
+    Message,
+    hotline_by_number,
+    normalise_caller,
+    seat_holder,
+    send_messages,
+)
 
 logger = logging.getLogger("telephony.bridge")
 
@@ -78,6 +88,21 @@ def _with_connection(func: Callable, *args):
 
 def _close_connection() -> None:
     connection.close()
+
+
+def pop_sender() -> Callable[[list[Message]], Awaitable[int]]:
+    """``send_messages`` on a channel layer instance of the pops' own (its own Redis
+    connection), for the Redis layers; the shared layer for the others (the in-memory layer
+    only delivers within its own instance)."""
+    from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
+    from django.conf import settings
+
+    backend = settings.CHANNEL_LAYERS.get(DEFAULT_CHANNEL_LAYER, {}).get("BACKEND", "")
+    if not backend.startswith("channels_redis."):
+        return send_messages
+    return functools.partial(
+        send_messages, layer=channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+    )
 
 
 class PopDesk:

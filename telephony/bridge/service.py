@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass
 from django.db import InterfaceError, OperationalError, connection
 
 from telephony import normalize as d
-from telephony.bridge.pops import PopDesk
+from telephony.bridge.pops import PopDesk, pop_sender
 from telephony.bridge.workers import BatchWriter
 from telephony.esl.client import ESLClient
 from telephony.esl.errors import ESLError, ProtocolError
@@ -65,6 +65,8 @@ EVENT_NAMES = (
     "CHANNEL_ANSWER",
     "CHANNEL_BRIDGE",
     "CHANNEL_UNBRIDGE",
+    "CHANNEL_HOLD",
+    "CHANNEL_UNHOLD",
     "CHANNEL_HANGUP_COMPLETE",
     "CUSTOM",
     "callcenter::info",
@@ -148,18 +150,6 @@ def apply_batch_in_thread(events: list[d.DomainEvent], customers=None):
         return calls_apply_batch(events, customers=customers, hold_offers=True)
 
 
-def surge_from_switch(queues_on: list[str]) -> None:
-    """Re-assert the callbacks' surge flag from the switch's overflow variables (a change
-    made while the bridge was away is not lost; no-op when it already agrees)."""
-    try:
-        from telephony.callbacks.services import surge_set
-
-        reason = "switch: " + ",".join(queues_on) if queues_on else "switch"
-        surge_set(active=bool(queues_on), reason=reason)
-    except Exception:
-        logger.exception("re-asserting the surge flag failed")
-
-
 def after_reconnect() -> None:
     """Routing provisioning after every resync (runs on its own thread; never raises)."""
     try:
@@ -225,7 +215,8 @@ class Bridge:
             queue_size=queue_size,
             name=name,
         )
-        self.pops = PopDesk(self._send, name=name)
+        # the pops on a layer connection of their own, unless the caller routes sends itself
+        self.pops = PopDesk(send or pop_sender(), name=name)
         self.workers = BatchWriter(
             self._apply_batch,
             self._publish,
@@ -405,11 +396,6 @@ class Bridge:
                 )
                 live |= {m.session_uuid for m in members if m.session_uuid}
             live.discard("")
-            overflow_on = []
-            for queue in queues:
-                value = await client.api(f"global_getvar tvshop_overflow_{queue['name']}")
-                if value.strip().lower() == "true":
-                    overflow_on.append(queue["name"])
             result = await self.workers.run_sync(
                 lambda: calls_resync(
                     live_uuids=live, agents=agents, max_call_id=max_call_id, publish=False
@@ -435,7 +421,7 @@ class Bridge:
             )
         self.pops.forget_seats()
         await self._send(result.messages)
-        await self.workers.run_sync(surge_from_switch, overflow_on)
+        # the surge flag is the overflow controller's alone (telephony.routing.controller)
         if self.provision_routing:
             after_reconnect()
         self._resynced.set()

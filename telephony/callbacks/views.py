@@ -134,18 +134,29 @@ def outcome(request, pk: int):
 # --- supervisors --------------------------------------------------------------------------------
 
 
+#: The backlog page re-reads its live part (dispatcher state, the by-station counts and the
+#: list) this often, by htmx polling: the page has no websocket of its own, the numbers are
+#: aggregates a push per change would only flood during a surge, and a poll is one request
+#: of the same queries every few seconds per open page (paused while a form in it has focus).
+LIVE_SECONDS = 5
+
+
 def _backlog_response(request, *, status=200, error: str = "", reassign_form=None):
     user = request.user
+    params = request.GET.copy()
+    live = params.pop("live", None) is not None  # the page's own poll (every few seconds)
     filterset = selectors.CallbackFilter(
-        request.GET or {"open": "true"}, queryset=selectors.callback_list(), request=request
+        params or {"open": "true"}, queryset=selectors.callback_list(), request=request
     )
     queryset = filterset.qs if filterset.is_valid() else selectors.callback_list().none()
     if not request.GET.get("ordering"):
         queryset = queryset.order_by("-priority", "first_call_at", "id")
     page_obj = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     _with_phones(page_obj.object_list, user)
-    query = request.GET.copy()
+    query = params.copy()
     query.pop("page", None)
+    live_query = params.copy()
+    live_query["live"] = "1"
     control = services.control_get()
     context = {
         "filter": filterset,
@@ -161,8 +172,13 @@ def _backlog_response(request, *, status=200, error: str = "", reassign_form=Non
         "agents": list(selectors.callback_agents()) if user.has_perm(MANAGE_PERM) else [],
         "dispatcher_form": DispatcherForm(),
         "filters_query": query.urlencode(),
+        "live_query": live_query.urlencode(),
+        "live_seconds": LIVE_SECONDS,
+        "live": live,
         "error": error,
     }
+    if live and request.headers.get("HX-Request"):
+        return render(request, "callbacks/includes/backlog_live.html", context, status=status)
     return render(request, "callbacks/backlog.html", context, status=status)
 
 

@@ -29,10 +29,12 @@ records whole from it:
   :func:`telephony.callbacks.services.callback_capture` (idempotent per call uuid), so a
   caller captured while the bridge was down still gets a callback request.
 
-Writes are one transaction per CDR, straight through the ORM like
-:mod:`telephony.services.calls` (system ingest: the raw CDR and a ``CallEvent``
-``cdr:<uuid>`` are the log; no audit entry per CDR, as for switch events). A call created or
-completed goes to the supervisors' and wallboard's live views after commit (``call.update``).
+Writes are one transaction per CDR. The call record itself is written by
+:func:`telephony.services.calls.call_reconcile_cdr` — the module that applies the switch's
+events is the one writer of ``Call`` rows, whichever way the switch's word arrives (system
+ingest: the raw CDR and a ``CallEvent`` ``cdr:<uuid>`` are the log; no audit entry per CDR,
+as for switch events). A call created or completed goes to the supervisors' and wallboard's
+live views after commit (``call.update``).
 """
 
 from __future__ import annotations
@@ -46,20 +48,16 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, unquote
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.selectors.customers import customer_find_by_phone
-from crm.services.leads import lead_record_call
 from telephony.cdr.models import CallDetailRecord, CdrResult
 from telephony.choices import CallDirection, CallOutcome
 from telephony.esl.events import Event
 from telephony.groups import SUPERVISORS, WALLBOARD
-from telephony.models import Call, CallEvent, Seat, SeatSession
 from telephony.normalize import CallEnded, LegEnded, normalize
 from telephony.payloads import call_summary
-from telephony.services.calls import hotline_by_number, normalise_caller, publish_messages
+from telephony.services.calls import call_reconcile_cdr, publish_messages
 from tvshop.errors import DomainError
 
 logger = logging.getLogger("telephony.cdr")
@@ -393,7 +391,7 @@ def _apply(record: CallDetailRecord, facts: CdrFacts) -> None:
     for attempt in (1, 2):
         try:
             with transaction.atomic():
-                record.result, record.call, record.detail = _reconcile(facts)
+                record.result, record.call, record.detail = call_reconcile_cdr(facts)
             return
         except IntegrityError:
             if attempt == 2:
@@ -405,160 +403,3 @@ def _apply(record: CallDetailRecord, facts: CdrFacts) -> None:
             record.result, record.call = CdrResult.FAILED, None
             record.detail = f"{type(exc).__name__}: {exc}"[:300]
             return
-
-
-# -- reconcile ---------------------------------------------------------------------------------
-
-
-def _reconcile(facts: CdrFacts) -> tuple[str, Call | None, str]:
-    call = Call.objects.select_for_update(of=("self",)).filter(uuid=facts.call_uuid).first()
-    if not facts.is_call_leg:
-        # an agent's or a customer's leg: the call record is the caller leg's business
-        return CdrResult.IGNORED, call, "leg of another call"
-    if call is None:
-        call = _create(facts)
-        if call is None:
-            return CdrResult.IGNORED, None, "not a hotline call"
-        result, detail = CdrResult.CREATED, ""
-    else:
-        changed = _complete(call, facts)
-        result = CdrResult.COMPLETED if changed else CdrResult.UNCHANGED
-        detail = ",".join(changed)[:300]
-    if facts.outcome == CallOutcome.OVERFLOW and call.direction == INBOUND:
-        detail = _capture(call, facts, detail)
-    return result, call, detail
-
-
-def _holder_at(cc_agent: str, at: datetime | None) -> tuple[Seat | None, object | None]:
-    """The seat of a mod_callcenter agent and the user logged into it at ``at``."""
-    if not cc_agent:
-        return None, None
-    extension, _sep, domain = cc_agent.partition("@")
-    seat = Seat.objects.filter(extension=extension, domain=domain or "default").first()
-    if seat is None:
-        return None, None
-    sessions = SeatSession.objects.select_related("user").filter(seat=seat)
-    if at is not None:
-        sessions = sessions.filter(started_at__lte=at).filter(
-            Q(ended_at=None) | Q(ended_at__gte=at)
-        )
-    else:
-        sessions = sessions.filter(ended_at=None)
-    session = sessions.order_by("-started_at").first()
-    return seat, session.user if session else None
-
-
-def _create(facts: CdrFacts) -> Call | None:
-    """A call the event stream never saw, from its CDR (same rules as the bridge: inbound
-    calls to a hotline or into a queue; outbound calls only exist if the app started them)."""
-    if facts.direction != INBOUND:
-        return None
-    hotline = hotline_by_number(facts.dialled) if facts.dialled else None
-    if hotline is None and not facts.queue:
-        return None
-    created_at = facts.created_at or facts.queued_at or facts.ended_at or timezone.now()
-    seat, user = _holder_at(facts.agent, facts.answered_at or created_at)
-    caller = facts.caller
-    call = Call.objects.create(
-        uuid=facts.call_uuid,
-        direction=INBOUND,
-        caller=normalise_caller(caller),
-        dialled=facts.dialled,
-        hotline=hotline,
-        station=hotline.station if hotline else None,
-        queue=facts.queue or (hotline.queue_name if hotline else ""),
-        seat=seat,
-        agent=user,
-        customer=customer_find_by_phone(caller) if caller else None,
-        created_at=created_at,
-        queued_at=facts.queued_at,
-        offered_at=facts.answered_at,
-        answered_at=facts.answered_at,
-        ended_at=facts.ended_at or created_at,
-        wait_seconds=facts.wait_seconds,
-        talk_seconds=facts.talk_seconds,
-        hangup_cause=facts.cause,
-        outcome=facts.outcome,
-        recording_path=facts.recording,
-    )
-    _log_event(call, facts, ["created"])
-    if caller:
-        try:
-            with transaction.atomic():
-                lead_record_call(phone=caller, hotline=hotline, at=created_at)
-        except DomainError as exc:  # anonymous or unusable number: no lead, still a call
-            logger.info("no lead for call %s from %r: %s", call.uuid, caller, exc)
-    return call
-
-
-def _complete(call: Call, facts: CdrFacts) -> list[str]:
-    """Fill what the event stream left open; never overwrite what it recorded. A call still
-    in progress, or ended by a resynchronisation's guess, takes the CDR's end and outcome."""
-    guessed = CallEvent.objects.filter(key=f"resync:{call.uuid}").exists() and not (
-        CallEvent.objects.filter(call=call, kind="CallEnded").exists()
-    )
-    open_call = call.outcome == CallOutcome.IN_PROGRESS or call.ended_at is None
-    changed: list[str] = []
-
-    def fill(field: str, value, *, force: bool = False) -> None:
-        if value in (None, ""):
-            return
-        if getattr(call, field) in (None, "") or (force and getattr(call, field) != value):
-            setattr(call, field, value)
-            changed.append(field)
-
-    ending = open_call or guessed
-    fill("ended_at", facts.ended_at, force=ending)
-    fill("outcome", facts.outcome, force=ending)
-    fill("hangup_cause", facts.cause, force=ending)
-    fill("talk_seconds", facts.talk_seconds, force=guessed)
-    fill("answered_at", facts.answered_at)
-    fill("queued_at", facts.queued_at)
-    fill("wait_seconds", facts.wait_seconds)
-    fill("queue", facts.queue)
-    fill("recording_path", facts.recording)
-    if call.seat_id is None and facts.agent and facts.outcome == CallOutcome.ANSWERED:
-        seat, user = _holder_at(facts.agent, facts.answered_at or call.created_at)
-        if seat is not None:
-            call.seat, call.agent = seat, call.agent or user
-            changed += ["seat", "agent"]
-    if changed:
-        call.save(update_fields=sorted(set(changed)))
-        _log_event(call, facts, changed)
-    return changed
-
-
-def _log_event(call: Call, facts: CdrFacts, changed: list[str]) -> None:
-    CallEvent.objects.get_or_create(
-        key=f"cdr:{facts.leg_uuid}",
-        defaults={
-            "call": call,
-            "kind": "CdrReconciled",
-            "at": facts.ended_at or timezone.now(),
-            "data": {"outcome": facts.outcome, "cause": facts.cause, "changed": changed},
-        },
-    )
-
-
-def _capture(call: Call, facts: CdrFacts, detail: str) -> str:
-    from telephony.callbacks.services import callback_capture
-
-    try:  # the bridge's own mapping (after-hours overflow), while it is being landed
-        from telephony.services.calls import capture_reason
-    except ImportError:  # pragma: no cover
-        reason = facts.callback_reason
-    else:
-        reason = capture_reason(call, facts.callback_reason)
-    try:
-        request = callback_capture(
-            number=facts.caller or call.caller,
-            call_uuid=call.uuid,
-            hotline_id=call.hotline_id,
-            station_id=call.station_id,
-            captured_at=facts.ended_at or call.created_at,
-            reason=reason,
-        )
-    except DomainError as exc:  # no number to call back: the call is still accounted
-        logger.warning("CDR %s: capture without a callback: %s", facts.leg_uuid, exc)
-        return ",".join(filter(None, [detail, f"no callback: {exc.message}"]))[:300]
-    return ",".join(filter(None, [detail, f"callback {request.pk}"]))[:300]

@@ -205,6 +205,30 @@ class CallTransferred(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CallHeld(DomainEvent):
+    """A leg of the call was put on hold (``CHANNEL_HOLD``: ``uuid_hold <leg>`` from the
+    desktop, or the phone's own hold key — a re-INVITE with ``a=sendonly``); the other
+    party hears music on hold. Usually the agent's leg: its ``cc_agent`` is ``agent``."""
+
+    call_uuid: str
+    leg_uuid: str
+    channel: str
+    agent: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallUnheld(DomainEvent):
+    """The held leg is back (``CHANNEL_UNHOLD``). ``hold_accum_seconds``: the leg's total
+    time on hold so far as the switch counts it (``Caller-Channel-Hold-Accum``, µs)."""
+
+    call_uuid: str
+    leg_uuid: str
+    channel: str
+    agent: str | None
+    hold_accum_seconds: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallDequeued(DomainEvent):
     """The caller left a queue (``member-queue-end``); the call itself may go on."""
 
@@ -320,6 +344,8 @@ CALL_EVENTS: tuple[type[DomainEvent], ...] = (
     CallBridged,
     CallUnbridged,
     CallTransferred,
+    CallHeld,
+    CallUnheld,
     CallDequeued,
     CallEnded,
 )

@@ -58,10 +58,12 @@ from telephony.normalize.domain import (
     CallCreated,
     CallDequeued,
     CallEnded,
+    CallHeld,
     CallOffered,
     CallQueued,
     CallTransferred,
     CallUnbridged,
+    CallUnheld,
     Direction,
     DomainEvent,
     Heartbeat,
@@ -377,6 +379,45 @@ def _channel_unbridge(h: _Headers) -> list[DomainEvent]:
         return []
     return [
         CallUnbridged(**_base(h, CallUnbridged), call_uuid=call, leg_uuid=leg, other_leg_uuid=other)
+    ]
+
+
+def _channel_hold(h: _Headers) -> list[DomainEvent]:
+    """``CHANNEL_HOLD``: FreeSWITCH fires it with the held channel's full data
+    (``switch_channel_event_set_data``: the same header set as every ``CHANNEL_*`` event,
+    ``Channel-Call-State: HELD``); the call is found like any leg's."""
+    leg = h.get("Unique-ID")
+    call = _call_uuid(h)
+    if not leg or not call:
+        return []
+    return [
+        CallHeld(
+            **_base(h, CallHeld),
+            call_uuid=call,
+            leg_uuid=leg,
+            channel=h.text("Channel-Name"),
+            agent=h.var("cc_agent"),
+        )
+    ]
+
+
+def _channel_unhold(h: _Headers) -> list[DomainEvent]:
+    leg = h.get("Unique-ID")
+    call = _call_uuid(h)
+    if not leg or not call:
+        return []
+    accum = _int(h.get("Caller-Channel-Hold-Accum"))
+    return [
+        CallUnheld(
+            **_base(h, CallUnheld),
+            call_uuid=call,
+            leg_uuid=leg,
+            channel=h.text("Channel-Name"),
+            agent=h.var("cc_agent"),
+            hold_accum_seconds=round(accum / 1_000_000)
+            if accum is not None and accum >= 0
+            else None,
+        )
     ]
 
 
@@ -697,6 +738,8 @@ EVENT_RULES: dict[str, Rule] = {
     "CHANNEL_ANSWER": _channel_answer,
     "CHANNEL_BRIDGE": _channel_bridge,
     "CHANNEL_UNBRIDGE": _channel_unbridge,
+    "CHANNEL_HOLD": _channel_hold,
+    "CHANNEL_UNHOLD": _channel_unhold,
     "CHANNEL_HANGUP_COMPLETE": _channel_hangup_complete,
     "BACKGROUND_JOB": _background_job,
     "HEARTBEAT": _heartbeat,

@@ -1,7 +1,11 @@
 """The overflow controller: every second it measures each hotline's load on the switch and
 turns the hotline queue's overflow branch on or off (``global_setvar
 tvshop_overflow_<queue>``), with hysteresis, and tells the callback dispatcher about the
-surge (``surge_set``).
+surge (``surge_set``). It is the **only writer** of both: provisioning
+(``routing_provision_all``) pushes blacklist, VIP, last agents and tiers but not the live
+switch, and the bridge no longer re-reads it after a reconnect — two writers had raced
+after every reconnect. The controller pushes every queue's variable again whenever its
+connection is new (a restarted switch has empty globals) and every ``REASSERT_SECONDS``.
 
 **What it measures, and why from the switch.** Channels in use per hotline are the
 inbound trunk legs (``show channels as json``: ``direction=inbound``, a ``sofia/`` leg whose
@@ -278,6 +282,8 @@ class Controller:
                     await client.close()
                 raise
             self.client = client
+            # a new connection may be to a restarted switch (empty globals): push all again
+            self.last_push.clear()
         return self.client
 
     async def _drop(self) -> None:

@@ -7,7 +7,13 @@ dialplan reads (``telephony/freeswitch/dialplan/tvshop_hotlines.xml``, emulated 
 * ``hash insert/tvshop_lastagent/<caller>/<ext>@<domain>`` — who served the caller last
 * ``global_setvar tvshop_overflow_<queue>=true|false`` — the overflow switch per queue
   (also how work hours and holidays reach the switch: after hours the controller turns
-  the hotline's overflow branch on, so callers are captured for a callback)
+  the hotline's overflow branch on, so callers are captured for a callback). This one is
+  **not** provisioned: it is live state, and the overflow controller
+  (:mod:`telephony.routing.controller`) is its only writer — and the only writer of the
+  callbacks' surge flag. Provisioning after a bridge reconnect used to push it from the
+  policy rows (and re-evaluate them without a reading), racing the controller and the
+  bridge's own re-read; now the controller re-asserts it on every (re)connect and every
+  ``REASSERT_SECONDS``.
 * ``callcenter_config agent add`` / ``tier add`` — the seats as agents of every hotline queue
 
 The dialplan matches ``${caller_id_number}`` as the carrier delivers it, which may be the
@@ -285,14 +291,10 @@ def overflow_commands(policies: Iterable[RoutingPolicy]) -> list[str]:
 
 
 def routing_commands_all() -> list[str]:
+    """Everything the dialplan reads except the live overflow switch (the controller's)."""
     policies = policies_ensure()
     queues = sorted({p.hotline.queue_name for p in policies if p.hotline.active})
-    return (
-        overflow_commands(policies)
-        + _blacklist_vip_commands()
-        + _last_agent_commands()
-        + _agent_tier_commands(queues)
-    )
+    return _blacklist_vip_commands() + _last_agent_commands() + _agent_tier_commands(queues)
 
 
 def routing_provision_all() -> BatchResult:
@@ -300,10 +302,9 @@ def routing_provision_all() -> BatchResult:
 
     Stale blacklist/VIP entries for numbers removed while the switch was unreachable are
     not deleted here (FreeSWITCH's ``hash`` has no listing); they are removed by the change
-    pushes, and a switch restart clears them."""
-    from telephony.routing.controller import overflow_evaluate
+    pushes, and a switch restart clears them.
 
-    overflow_evaluate(push=False)  # the overflow state is current before we push it
+    The overflow switch and the surge flag are left alone: the controller owns them."""
     result = send_batch(routing_commands_all())
     logger.info("routing provisioned: %d commands, %d refused", result.sent, len(result.failed))
     return result

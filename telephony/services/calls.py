@@ -45,7 +45,7 @@ from datetime import datetime
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from crm.phones import phone_lookup_key
@@ -617,6 +617,56 @@ def _call_transferred(event: d.CallTransferred, out: list[Message]) -> None:
     _summary_messages(call, out)
 
 
+def _call_held(event: d.CallHeld, out: list[Message]) -> None:
+    """The caller is on hold: one more hold, on hold since the event. A second hold of the
+    same call while it is held (both legs, or the phone's re-INVITE after ``uuid_hold``)
+    is one hold: neither counted nor logged as ``CallHeld`` (the statistics count those)."""
+    call = _load_call(event.call_uuid, event.key)
+    if call is None or call.seen or call.held_at is not None or call.ended_at is not None:
+        return
+    _record(call, event)
+    call.held_at = _at(event)
+    call.hold_count += 1
+    _save(call, ["held_at", "hold_count"])
+    _summary_messages(call, out)
+
+
+def _call_unheld(event: d.CallUnheld, out: list[Message]) -> None:
+    call = _load_call(event.call_uuid, event.key)
+    if call is None or call.seen or call.held_at is None:
+        return
+    _record(call, event)
+    _end_hold(call, _at(event))
+    _summary_messages(call, out)
+
+
+def _end_hold(call: Call, at: datetime) -> None:
+    call.hold_seconds += max(0, round((at - call.held_at).total_seconds()))
+    call.held_at = None
+    _save(call, ["held_at", "hold_seconds"])
+
+
+def _hold_ends_with_call(call: Call, event: d.CallEnded) -> None:
+    """A call that hangs up while held: its hold ends with it (FreeSWITCH sends no
+    ``CHANNEL_UNHOLD`` then); a ``CallUnheld`` row at the hang-up closes the interval the
+    agent statistics measure. Its key derives from the hang-up's, so it is idempotent too."""
+    at = call.ended_at or _at(event)
+    row = CallEvent(
+        call=call,
+        key=f"CallUnheld:{event.key}"[:120],
+        kind="CallUnheld",
+        at=at,
+        data={"call_uuid": call.uuid, "at_hangup": True},
+    )
+    batch = _batch()
+    if batch is None:
+        row.save(force_insert=True)
+    else:
+        batch.events.append(row)
+        batch.seen.add(row.key)
+    _end_hold(call, at)
+
+
 def _call_dequeued(event: d.CallDequeued, out: list[Message]) -> None:
     call = _load_call(event.call_uuid, event.key)
     if call is None or call.seen:
@@ -651,6 +701,8 @@ def _call_ended(event: d.CallEnded, out: list[Message]) -> None:
         call.queue = event.queue[:50]
     if event.recording:
         call.recording_path = event.recording[:300]
+    if call.held_at is not None:
+        _hold_ends_with_call(call, event)
     _save(
         call,
         [
@@ -737,6 +789,182 @@ def _callback_finished_on_commit(call_id: int) -> None:
             logger.exception("callback_call_finished(%s) failed", call_id)
 
     transaction.on_commit(run)
+
+
+# -- CDRs (telephony.cdr): the same writer of call records -------------------------------------
+# The CDR ingest (telephony/cdr/services.py) decodes and stores a CDR and reads it through
+# normalize() as the caller leg's CHANNEL_HANGUP_COMPLETE (its facts); the call record is
+# written here, next to the event handlers, so Call rows have one writer.
+
+
+def call_reconcile_cdr(facts) -> tuple[str, Call | None, str]:
+    """Make the call record agree with one CDR (``telephony.cdr.services.CdrFacts``), inside
+    the caller's transaction: ``(result, call, detail)`` with ``result`` one of
+    ``telephony.cdr.models.CdrResult``. A missing call is created, an incomplete one
+    completed, a complete one only gets blank fields filled; an overflow call is captured
+    for a callback (idempotent per call uuid)."""
+    from telephony.cdr.models import CdrResult
+
+    call = Call.objects.select_for_update(of=("self",)).filter(uuid=facts.call_uuid).first()
+    if not facts.is_call_leg:
+        # an agent's or a customer's leg: the call record is the caller leg's business
+        return CdrResult.IGNORED, call, "leg of another call"
+    if call is None:
+        call = _cdr_create(facts)
+        if call is None:
+            return CdrResult.IGNORED, None, "not a hotline call"
+        result, detail = CdrResult.CREATED, ""
+    else:
+        changed = _cdr_complete(call, facts)
+        result = CdrResult.COMPLETED if changed else CdrResult.UNCHANGED
+        detail = ",".join(changed)[:300]
+    if facts.outcome == CallOutcome.OVERFLOW and call.direction == INBOUND:
+        detail = _cdr_capture(call, facts, detail)
+    return result, call, detail
+
+
+def _cdr_holder_at(cc_agent: str, at: datetime | None) -> tuple[Seat | None, object | None]:
+    """The seat of a mod_callcenter agent and the user logged into it at ``at``."""
+    if not cc_agent:
+        return None, None
+    extension, _sep, domain = cc_agent.partition("@")
+    seat = Seat.objects.filter(extension=extension, domain=domain or "default").first()
+    if seat is None:
+        return None, None
+    sessions = SeatSession.objects.select_related("user").filter(seat=seat)
+    if at is not None:
+        sessions = sessions.filter(started_at__lte=at).filter(
+            Q(ended_at=None) | Q(ended_at__gte=at)
+        )
+    else:
+        sessions = sessions.filter(ended_at=None)
+    session = sessions.order_by("-started_at").first()
+    return seat, session.user if session else None
+
+
+def _cdr_create(facts) -> Call | None:
+    """A call the event stream never saw, from its CDR (same rules as the bridge: inbound
+    calls to a hotline or into a queue; outbound calls only exist if the app started them)."""
+    if facts.direction != INBOUND:
+        return None
+    hotline = hotline_by_number(facts.dialled) if facts.dialled else None
+    if hotline is None and not facts.queue:
+        return None
+    created_at = facts.created_at or facts.queued_at or facts.ended_at or timezone.now()
+    seat, user = _cdr_holder_at(facts.agent, facts.answered_at or created_at)
+    caller = facts.caller
+    call = Call.objects.create(
+        uuid=facts.call_uuid,
+        direction=INBOUND,
+        caller=normalise_caller(caller),
+        dialled=facts.dialled,
+        hotline=hotline,
+        station=hotline.station if hotline else None,
+        queue=facts.queue or (hotline.queue_name if hotline else ""),
+        seat=seat,
+        agent=user,
+        customer=customer_find_by_phone(caller) if caller else None,
+        created_at=created_at,
+        queued_at=facts.queued_at,
+        offered_at=facts.answered_at,
+        answered_at=facts.answered_at,
+        ended_at=facts.ended_at or created_at,
+        wait_seconds=facts.wait_seconds,
+        talk_seconds=facts.talk_seconds,
+        hangup_cause=facts.cause,
+        outcome=facts.outcome,
+        recording_path=facts.recording,
+    )
+    _cdr_log_event(call, facts, ["created"])
+    if caller:
+        try:
+            with transaction.atomic():
+                lead_record_call(phone=caller, hotline=hotline, at=created_at)
+        except DomainError as exc:  # anonymous or unusable number: no lead, still a call
+            logger.info("no lead for call %s from %r: %s", call.uuid, caller, exc)
+    return call
+
+
+def _cdr_complete(call: Call, facts) -> list[str]:
+    """Fill what the event stream left open; never overwrite what it recorded. A call still
+    in progress, or ended by a resynchronisation's guess, takes the CDR's end and outcome."""
+    guessed = CallEvent.objects.filter(key=f"resync:{call.uuid}").exists() and not (
+        CallEvent.objects.filter(call=call, kind="CallEnded").exists()
+    )
+    open_call = call.outcome == CallOutcome.IN_PROGRESS or call.ended_at is None
+    changed: list[str] = []
+
+    def fill(field: str, value, *, force: bool = False) -> None:
+        if value in (None, ""):
+            return
+        if getattr(call, field) in (None, "") or (force and getattr(call, field) != value):
+            setattr(call, field, value)
+            changed.append(field)
+
+    ending = open_call or guessed
+    fill("ended_at", facts.ended_at, force=ending)
+    fill("outcome", facts.outcome, force=ending)
+    fill("hangup_cause", facts.cause, force=ending)
+    fill("talk_seconds", facts.talk_seconds, force=guessed)
+    fill("answered_at", facts.answered_at)
+    fill("queued_at", facts.queued_at)
+    fill("wait_seconds", facts.wait_seconds)
+    fill("queue", facts.queue)
+    fill("recording_path", facts.recording)
+    if call.seat_id is None and facts.agent and facts.outcome == CallOutcome.ANSWERED:
+        seat, user = _cdr_holder_at(facts.agent, facts.answered_at or call.created_at)
+        if seat is not None:
+            call.seat, call.agent = seat, call.agent or user
+            changed += ["seat", "agent"]
+    if ending and call.held_at is not None and call.ended_at is not None:
+        # held when it hung up (the bridge missed the end): the hold ends with the call
+        CallEvent.objects.get_or_create(
+            key=f"CallUnheld:cdr:{facts.leg_uuid}"[:120],
+            defaults={
+                "call": call,
+                "kind": "CallUnheld",
+                "at": call.ended_at,
+                "data": {"call_uuid": call.uuid, "at_hangup": True},
+            },
+        )
+        call.hold_seconds += max(0, round((call.ended_at - call.held_at).total_seconds()))
+        call.held_at = None
+        changed += ["hold_seconds", "held_at"]
+    if changed:
+        call.save(update_fields=sorted(set(changed)))
+        _cdr_log_event(call, facts, changed)
+    return changed
+
+
+def _cdr_log_event(call: Call, facts, changed: list[str]) -> None:
+    CallEvent.objects.get_or_create(
+        key=f"cdr:{facts.leg_uuid}",
+        defaults={
+            "call": call,
+            "kind": "CdrReconciled",
+            "at": facts.ended_at or timezone.now(),
+            "data": {"outcome": facts.outcome, "cause": facts.cause, "changed": changed},
+        },
+    )
+
+
+def _cdr_capture(call: Call, facts, detail: str) -> str:
+    from telephony.callbacks.services import callback_capture
+
+    reason = capture_reason(call, facts.callback_reason)
+    try:
+        request = callback_capture(
+            number=facts.caller or call.caller,
+            call_uuid=call.uuid,
+            hotline_id=call.hotline_id,
+            station_id=call.station_id,
+            captured_at=facts.ended_at or call.created_at,
+            reason=reason,
+        )
+    except DomainError as exc:  # no number to call back: the call is still accounted
+        logger.warning("CDR %s: capture without a callback: %s", facts.leg_uuid, exc)
+        return ",".join(filter(None, [detail, f"no callback: {exc.message}"]))[:300]
+    return ",".join(filter(None, [detail, f"callback {request.pk}"]))[:300]
 
 
 # -- click-to-dial legs ----------------------------------------------------------------------
@@ -889,7 +1117,21 @@ def calls_resync(
             call.ended_at = max(at, call.answered_at or at, call.created_at)
             if call.answered_at is not None:
                 call.talk_seconds = round((call.ended_at - call.answered_at).total_seconds())
-            call.save(update_fields=["outcome", "ended_at", "talk_seconds"])
+            fields = ["outcome", "ended_at", "talk_seconds"]
+            if call.held_at is not None:  # held when its channel went: the hold ends too
+                CallEvent.objects.get_or_create(
+                    key=f"resync-unhold:{call.uuid}",
+                    defaults={
+                        "call": call,
+                        "kind": "CallUnheld",
+                        "at": call.ended_at,
+                        "data": {"call_uuid": call.uuid, "at_hangup": True},
+                    },
+                )
+                call.hold_seconds += max(0, round((call.ended_at - call.held_at).total_seconds()))
+                call.held_at = None
+                fields += ["hold_seconds", "held_at"]
+            call.save(update_fields=fields)
             CallEvent.objects.get_or_create(
                 key=f"resync:{call.uuid}",
                 defaults={
@@ -949,6 +1191,8 @@ _HANDLERS: dict[type, Callable[..., None]] = {
     d.AgentCallEnded: _agent_call_ended,
     d.CallTransferred: _call_transferred,
     d.CallDequeued: _call_dequeued,
+    d.CallHeld: _call_held,
+    d.CallUnheld: _call_unheld,
     d.CallEnded: _call_ended,
     d.LegCreated: _leg_event,
     d.LegRinging: _leg_event,

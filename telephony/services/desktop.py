@@ -380,6 +380,60 @@ def call_transfer(*, user, call: Call, seat: Seat | None = None, queue: str = ""
     return call
 
 
+# --- hold ----------------------------------------------------------------------------------
+
+
+def agent_leg_of(call: Call) -> str | None:
+    """The uuid of the agent's own leg of ``call``: the caller's leg for a click-to-dial
+    (the originate's first leg is the agent's phone), else the leg mod_callcenter bridged
+    (``CallAnswered.agent_leg_uuid``) or the one a transfer bridged to, the latest."""
+    from telephony.models import CallEvent
+
+    if call.direction == "outbound":
+        return call.uuid
+    for kind, data in (
+        CallEvent.objects.filter(call=call, kind__in=("CallAnswered", "CallTransferred"))
+        .order_by("-at", "-id")
+        .values_list("kind", "data")
+    ):
+        leg = (data or {}).get("agent_leg_uuid" if kind == "CallAnswered" else "to_leg_uuid")
+        if leg:
+            return str(leg)
+    return None
+
+
+def call_hold(*, user, hold: bool, call: Call | None = None) -> Call:
+    """Put the caller of the agent's current call on hold (music on hold) or take them
+    back: ``uuid_hold [off] <agent's leg>`` on the switch; audited. The call's hold count
+    and seconds follow from the switch's ``CHANNEL_HOLD`` / ``CHANNEL_UNHOLD`` through the
+    bridge (the records are never written from the button, only from the switch's word)."""
+    if not user.has_perm("telephony.use_desktop"):
+        raise Forbidden(_("You may not put calls on hold."))
+    call = call if call is not None else current_call(user)
+    if call is None:
+        raise Conflict(_("You have no call to hold."), code="no_call")
+    if call.agent_id != user.pk:
+        raise Forbidden(_("This is not your call."))
+    if call.outcome != "in_progress":
+        raise Conflict(_("The call has ended."), code="call_ended")
+    if call.answered_at is None:
+        raise Conflict(_("The call is not answered yet."), code="not_answered")
+    leg = agent_leg_of(call)
+    if leg is None:
+        raise Conflict(_("The switch has not told us your side of this call yet."), code="no_leg")
+    with transaction.atomic():
+        audit_record(
+            actor=user,
+            action=AuditAction.UPDATE,
+            obj=call,
+            before={"on_hold": call.held_at is not None},
+            after={"on_hold": hold},
+            note="hold" if hold else "unhold",
+        )
+        switch_api(f"uuid_hold {leg}" if hold else f"uuid_hold off {leg}")
+    return call
+
+
 # --- the pop -----------------------------------------------------------------------------
 
 

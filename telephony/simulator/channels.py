@@ -59,6 +59,9 @@ class Channel:
     bridged_at: float = 0.0
     hangup_at: float = 0.0
     transfer_at: float = 0.0
+    last_hold: float = 0.0  # when the current (or last) hold began
+    hold_accum: float = 0.0  # seconds on hold so far (closed holds)
+    held: bool = False
     profile_created: float = 0.0
     profile_index: int = 1
     callee_name: str | None = None
@@ -141,6 +144,8 @@ class Channel:
             f"{p}-Channel-Hangup-Time": us(self.hangup_at),
             f"{p}-Channel-Transfer-Time": us(self.transfer_at),
             f"{p}-Channel-Bridged-Time": us(self.bridged_at),
+            f"{p}-Channel-Last-Hold": us(self.last_hold),
+            f"{p}-Channel-Hold-Accum": str(int(self.hold_accum * 1_000_000)),
         }
 
     def header_values(self) -> dict[str, str | None]:
@@ -230,7 +235,7 @@ def _billing(ch: Channel) -> dict[str, str]:
         "progress": ch.progress,
         "progress_media": ch.progress_media,
         "end": end,
-        "last_hold": 0.0,
+        "last_hold": ch.last_hold,
         "resurrect": 0.0,
     }
     for key, value in marks.items():
@@ -238,7 +243,12 @@ def _billing(ch: Channel) -> dict[str, str]:
             out[f"{key}_stamp"] = local_stamp(value)
         out[f"{key}_epoch"] = str(int(value)) if value else "0"
         out[f"{key}_uepoch"] = us(value)
-    out.update(hold_accum_seconds="0", hold_accum_usec="0", hold_accum_ms="0")
+    held = ch.hold_accum + (end - ch.last_hold if ch.held and ch.last_hold else 0.0)
+    out.update(
+        hold_accum_seconds=str(int(held)),
+        hold_accum_usec=str(int(held * 1_000_000)),
+        hold_accum_ms=str(int(held * 1000)),
+    )
 
     def spans(prefix: str, seconds: float) -> None:
         seconds = max(0.0, seconds)

@@ -49,6 +49,12 @@ class AgentConfig:
     busy_delay_time: int = 5
     no_answer_delay_time: int = 0
     leg_timeout: int = 15  # the contact's [leg_timeout=15]: ring timeout before RONA
+    # the agent puts the caller on hold during a call (checking stock, asking a colleague):
+    # with this probability per answered call, ``hold_after`` seconds into the talk, for
+    # ``hold_seconds`` (uuid_hold on the agent's leg: CHANNEL_HOLD, then CHANNEL_UNHOLD)
+    hold_probability: float = 0.0
+    hold_after: float = 10.0
+    hold_seconds: float = 15.0
 
     def __post_init__(self) -> None:
         if "@" not in self.name:

@@ -347,6 +347,53 @@ class Switch:
         name = "CUSTOM" if event.startswith("cc/") else event
         self.send(templates.fill(tpl, self.common(name), ch, now=self.now()))
 
+    def emit_hold(self, ch: Channel, event: str) -> None:
+        """``CHANNEL_HOLD`` / ``CHANNEL_UNHOLD``. No capture of these exists
+        (``../shared/esl-captures``); FreeSWITCH fires them from ``switch_channel_mark_hold``
+        (switch_channel.c) with ``switch_channel_event_set_data`` — the held channel's full
+        data, the very header set of its other ``CHANNEL_*`` events — so the event is built
+        from the leg's captured CHANNEL_BRIDGE (bridged: with its ``Other-Leg-*`` block),
+        else CHANNEL_ANSWER, with what hold changes: ``Channel-Call-State: HELD`` (back to
+        ``ACTIVE`` on unhold), ``Caller-Channel-Last-Hold`` (µs, when the hold began) and
+        ``Caller-Channel-Hold-Accum`` (µs on hold so far, grown at each unhold)."""
+        kinds = TEMPLATE_FALLBACK[ch.kind]
+        tpl = self._template(
+            [f"{k}/CHANNEL_BRIDGE" for k in kinds] + [f"{k}/CHANNEL_ANSWER" for k in kinds]
+        )
+        fixed = {
+            "Event-Calling-File": "switch_channel.c",
+            "Event-Calling-Function": "switch_channel_mark_hold",
+            "Channel-Call-State": "HELD" if event == "CHANNEL_HOLD" else "ACTIVE",
+            "Answer-State": "answered",
+        }
+        headers = templates.fill(tpl, self.common(event), ch, now=self.now())
+        self.send([(n, fixed.get(n, v)) for n, v in headers])
+
+    def hold(self, ch: Channel, on: bool) -> bool:
+        """``uuid_hold`` on ``ch``: the other party hears music on hold. False if there is
+        nothing to change (not answered, already in that state)."""
+        if not ch.is_up or not ch.answered or ch.held == on:
+            return False
+        now = self.now()
+        if on:
+            ch.held, ch.last_hold, ch.callstate = True, now, "HELD"
+            self.emit_hold(ch, "CHANNEL_HOLD")
+        else:
+            ch.hold_accum += max(0.0, now - ch.last_hold)
+            ch.held, ch.callstate = False, "ACTIVE"
+            self.emit_hold(ch, "CHANNEL_UNHOLD")
+        return True
+
+    async def _agent_holds(self, leg: Channel, agent: Agent) -> None:
+        """A simulated agent puts the caller on hold once (see ``AgentConfig.hold_*``)."""
+        cfg = agent.cfg
+        if await self.wait(cfg.hold_after, leg.hungup_event) is not None or not leg.is_up:
+            return
+        self.hold(leg, True)
+        await self.wait(cfg.hold_seconds, leg.hungup_event)
+        if leg.is_up:
+            self.hold(leg, False)
+
     def emit_cc(self, action: str, cc: list[Header], ch: Channel | None = None) -> None:
         keys = [f"{k}/cc/{action}" for k in TEMPLATE_FALLBACK[ch.kind]] if ch else []
         if ch is not None and action.startswith("member-"):
@@ -1123,6 +1170,8 @@ class Switch:
         self._cc_agent_state(agent, "In a queue call")
         self._members_count(m.queue)
         m.bridged.set()
+        if agent.cfg.hold_probability and self.rng.random() < agent.cfg.hold_probability:
+            self.spawn(self._agent_holds(leg, agent))
         talk = ch.behaviour.get("talk_time", self.config.callers.talk_time)
         if await self.wait(talk, leg.hungup_event, ch.hungup_event) is None:
             leg.local_hangup = True
@@ -1570,6 +1619,22 @@ class Switch:
         cause = parts[1] if len(parts) > 1 else "NORMAL_CLEARING"
         return "+OK\n" if self.kill(parts[0], cause) else "-ERR No such channel!\n"
 
+    async def _api_uuid_hold(self, args: str) -> str:
+        """``uuid_hold [off|toggle] <uuid> [<display>]`` (mod_commands)."""
+        parts = args.split()
+        mode = "on"
+        if parts and parts[0] in ("off", "toggle"):
+            mode = parts.pop(0)
+        if not parts:
+            return "-USAGE: [off|toggle] <uuid> [<display>]\n"
+        ch = self.channels.get(parts[0])
+        if ch is None or not ch.is_up:
+            return "-ERR No such channel!\n"
+        on = (not ch.held) if mode == "toggle" else mode == "on"
+        if ch.held != on and not self.hold(ch, on):
+            return "-ERR Operation failed\n"
+        return "+OK Success\n"
+
     async def _api_uuid_transfer(self, args: str) -> str:
         parts = args.split()
         if len(parts) < 2:
@@ -1875,6 +1940,7 @@ _API = {
     "originate": Switch._api_originate,
     "uuid_kill": Switch._api_uuid_kill,
     "uuid_transfer": Switch._api_uuid_transfer,
+    "uuid_hold": Switch._api_uuid_hold,
     "uuid_bridge": Switch._api_uuid_bridge,
     "uuid_getvar": Switch._api_uuid_getvar,
     "uuid_setvar": Switch._api_uuid_setvar,

@@ -170,6 +170,37 @@ def test_backlog_query_count(client_for, django_assert_max_num_queries):
         assert client.get(reverse("callbacks:backlog")).status_code == 200
 
 
+def test_backlog_updates_itself_by_polling_its_live_part(client_for, django_assert_max_num_queries):
+    supervisor = client_for("supervisor")
+    first = capture()
+    html = supervisor.get(reverse("callbacks:backlog"), {"min_attempts": 0}).content.decode()
+    # the live part polls the same page, with the page's filters, every few seconds
+    assert 'id="backlog-live"' in html and 'hx-trigger="every 5s' in html
+    assert "min_attempts=0&amp;live=1" in html
+    assert "dispatcher-live-oob" not in html and html.count('id="dispatcher-state"') == 1
+    assert f'id="row-{first.pk}"' in html
+
+    # a callback captured since then is in the next poll; the poll is the fragment only,
+    # with the dispatcher's line swapped out of band, and the default filter (open only)
+    second = capture()
+    CallbackRequest.objects.filter(pk=first.pk).update(status=CallbackStatus.DONE)
+    with django_assert_max_num_queries(16):
+        live = supervisor.get(reverse("callbacks:backlog"), {"live": "1"}, HTTP_HX_REQUEST="true")
+    body = live.content.decode()
+    assert live.status_code == 200 and "<html" not in body
+    assert body.lstrip().startswith('<div id="backlog-live"')
+    assert 'hx-swap-oob="innerHTML:#dispatcher-live"' in body
+    assert f'id="row-{second.pk}"' in body and f'id="row-{first.pk}"' not in body
+    assert body.count('id="dispatcher-state"') == 1
+
+    # the poll is as protected as the page
+    agent = client_for("agent")
+    assert (
+        agent.get(reverse("callbacks:backlog"), {"live": "1"}, HTTP_HX_REQUEST="true").status_code
+        == 403
+    )
+
+
 def test_supervisor_reassigns_from_the_backlog(client_for):
     cb = capture()
     agent = agent_in_seat("1001")

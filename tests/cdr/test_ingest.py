@@ -418,6 +418,23 @@ def test_a_call_left_in_progress_is_completed_without_overwriting_the_stream(wor
 
 
 @pytest.mark.django_db
+def test_a_call_that_hung_up_while_held_gets_its_hold_closed_by_the_cdr(world):
+    # the bridge saw the agent put the caller on hold, then lost sight of the call; the CDR
+    # (written by the same module as the events, telephony.services.calls) ends the hold
+    held_at = at(ANSWERED + 2)
+    call = _stream_call(world, answered_at=at(ANSWERED), hold_count=1, held_at=held_at)
+    record, call = _ingest(answered_cdr(uuid=call.uuid))
+    assert record.result == CdrResult.COMPLETED
+    assert call.held_at is None and call.hold_count == 1
+    assert call.hold_seconds == round((call.ended_at - held_at).total_seconds())
+    unheld = CallEvent.objects.get(call=call, kind="CallUnheld")
+    assert unheld.at == call.ended_at
+    # applying the same CDR again changes nothing (the raw CDR is a duplicate)
+    _again, call = _ingest(answered_cdr(uuid=call.uuid))
+    assert CallEvent.objects.filter(call=call, kind="CallUnheld").count() == 1
+
+
+@pytest.mark.django_db
 def test_a_capture_left_in_progress_is_completed_and_gets_its_callback(world):
     call = _stream_call(world)
     record, call = _ingest(overflow_cdr(uuid=call.uuid))

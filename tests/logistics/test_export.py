@@ -176,7 +176,11 @@ def test_a_cancel_racing_the_export_is_either_exported_or_cancelled(sf, make_use
     else:
         assert target.status == OrderStatus.EXPORTED and in_sheet
         assert results["cancel"] == "refused"
-    assert batch.order_count + batch.skipped == 30
+    # none lost: every order not cancelled is in the batch (the cancel may even land before
+    # the build counts its candidates, and then it is not counted as skipped either)
+    cancelled = target.status == OrderStatus.CANCELLED
+    assert batch.order_count == 30 - cancelled
+    assert batch.order_count + batch.skipped in (29, 30)
     assert Order.objects.filter(status=OrderStatus.EXPORTED).count() == batch.order_count
 
 

@@ -196,14 +196,14 @@ def test_apply_is_all_or_nothing(sf, clerk, monkeypatch):
         + [[f"SF300000000{i}", "签收", "2026-11-21 10:00"] for i in (1, 2, 3)]
     )
     imp = _import(clerk, ImportKind.STATUS, "s.csv", content)
-    real = svc.order_transition_many
+    real = svc.orders_move_set
 
     def failing(**kwargs):
         # the orders move, then the database goes away before the file is recorded
         real(**kwargs)
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(svc, "order_transition_many", failing)
+    monkeypatch.setattr(svc, "orders_move_set", failing)
     with pytest.raises(RuntimeError):
         _apply(clerk, imp)
     imp.refresh_from_db()
@@ -212,7 +212,7 @@ def test_apply_is_all_or_nothing(sf, clerk, monkeypatch):
     for order in orders:
         order.refresh_from_db()
         assert order.status == OrderStatus.EXPORTED
-    monkeypatch.setattr(svc, "order_transition_many", real)
+    monkeypatch.setattr(svc, "orders_move_set", real)
     imp = _apply(clerk, imp)
     assert imp.changed == 3
 
@@ -279,3 +279,38 @@ def test_tracking_query_masks_phone_per_role(sf, client_for):
     assert client_for("agent").get(reverse("logistics:tracking")).status_code == 403
     stats = clerk.get(reverse("logistics:statistics"))
     assert stats.status_code == 200 and "顺丰速运".encode() in stats.content
+
+
+def test_the_dry_run_predicts_the_moves_the_apply_makes(sf, clerk):
+    # Given a shipment whose courier already reported "delivered" at 10:00 (order
+    # delivered) and one still exported
+    done, fresh = exported(sf, n=2, waybills=["SF2100000001", "SF2100000002"])
+    first = _apply(
+        clerk,
+        _import(
+            clerk,
+            ImportKind.STATUS,
+            "a.csv",
+            csv_bytes([["运单号", "状态", "时间"], ["SF2100000001", "已签收", "2026-11-21 10:00"]]),
+        ),
+    )
+    assert first.orders_moved == 1
+    # When a file brings an older "in transit" for the delivered one (no move) and, for the
+    # other, "in transit" then a later "delivered" (one move, to delivered)
+    content = csv_bytes(
+        [
+            ["运单号", "状态", "时间"],
+            ["SF2100000001", "运输中", "2026-11-20 10:00"],
+            ["SF2100000002", "已签收", "2026-11-21 12:00"],
+            ["SF2100000002", "运输中", "2026-11-21 09:00"],
+        ]
+    )
+    checked = _import(clerk, ImportKind.STATUS, "b.csv", content)
+    assert not TrackingEvent.objects.filter(shipment__order=fresh).exists()  # dry run
+    applied = _apply(clerk, checked)
+    # Then the dry run said what the apply did
+    assert checked.orders_moved == applied.orders_moved == 1
+    fresh.refresh_from_db()
+    done.refresh_from_db()
+    assert (fresh.status, done.status) == (OrderStatus.DELIVERED, OrderStatus.DELIVERED)
+    assert Shipment.objects.get(order=fresh).status == "delivered"

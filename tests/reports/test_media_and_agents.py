@@ -128,7 +128,9 @@ def test_station_efficiency_sums_calls_orders_cost(airing):
     assert row["cost_per_call"] == Decimal("300.00")
     assert row["cost_per_order"] == Decimal("500.00")
     assert row["roas"] == (airing["o1"].total / Decimal("1500")).quantize(Decimal("0.01"))
-    assert row["unique_callers"] == 2  # unique per slot: 1 in A, 1 in B
+    # distinct callers of the station's 5 calls (c1 and c5 share one number, c2 and c3
+    # another), not the sum over its slots (1 in A + 1 in B)
+    assert row["unique_callers"] == 3
 
 
 def test_a_later_delivery_updates_the_funnel_and_slot(airing):
@@ -146,6 +148,23 @@ def test_a_later_delivery_updates_the_funnel_and_slot(airing):
     assert b["delivered"] == 1
     agent_row = funnel(period=DAY, by="agent").rows
     assert any(r["orders"] == 3 for r in agent_row)
+
+
+def test_an_order_entered_hours_after_its_call_counts_for_the_calls_slot(airing):
+    late = _order(
+        at=local(2026, 11, 20, 23, 30),  # 3 h after c2 (slot A), far outside the window
+        customer=airing["calls"][2].customer,
+        call_uuid=airing["calls"][2].uuid,
+        status="submitted",
+        agent=airing["agent"],
+    )
+    rollups_refresh()
+    assert slot_efficiency(period=DAY).rows[0]["orders"] == 3
+    # delivered days later: only the order's hour is logged, the slot still follows
+    Order.objects.filter(pk=late.pk).update(status="delivered")
+    rollups_refresh()
+    a = slot_efficiency(period=DAY).rows[0]
+    assert (a["orders"], a["delivered"]) == (3, 2)
 
 
 def test_moving_a_slot_reattributes_its_calls(airing):

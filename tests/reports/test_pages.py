@@ -217,3 +217,20 @@ def test_the_beat_task_takes_pending_changes(data):
     assert pending_changes() == 0
     day = Period(dt.date(2026, 11, 20), dt.date(2026, 11, 20))
     assert station_curve(period=day, stations=[data.station_id])["series"][0]["data"][20] == 5
+
+
+def test_a_long_table_is_bounded_on_the_page_and_whole_in_the_export(client_for, data, monkeypatch):
+    from tvshop.reports import views
+
+    monkeypatch.setattr(views, "ROWS_ON_PAGE", 2)
+    for day in (18, 19, 21):
+        make_call(at=local(2026, 11, day, 10, 0), hotline=data, answered=5, ended=65)
+    rollups_refresh()
+    sup = client_for("supervisor")
+    params = {"first": "2026-11-18", "last": "2026-11-21", "group": "day"}
+    page = sup.get(reverse("reports:queues"), params).content.decode()
+    assert "Showing the first rows of 4" in page  # 4 days; 2 shown, then the total row
+    assert page.count("<tr") - page.count("<thead><tr") == 3
+    export = sup.get(reverse("reports:queues"), {**params, "format": "xlsx"})
+    rows = list(load_workbook(io.BytesIO(export.content)).active.iter_rows(values_only=True))
+    assert any(r and r[0] == "2026-11-21" for r in rows)

@@ -12,15 +12,18 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orders.models import Order
+from orders.models import Order, OrderStatusChange
 from telephony.models import Call
-from tests.crm.factories import make_customer
+from tests.crm.factories import beijing_haidian, make_customer
 from tests.factories import HotlineFactory, ProductFactory, UserFactory
 from tests.orders.factories import make_order
 from tests.reports.helpers import local
+from tvshop.catalog.models import Courier
 from tvshop.media.models import AiringSlot
+from tvshop.reports import rollups, selectors
 from tvshop.reports.conf import reports_conf
-from tvshop.reports.services import rollups_rebuild, rollups_refresh
+from tvshop.reports.selectors import Period
+from tvshop.reports.services import order_rollups_rebuild, rollups_rebuild, rollups_refresh
 
 pytestmark = pytest.mark.django_db
 BASE = local(2026, 11, 20, 22, 0)  # spans local midnight
@@ -50,13 +53,35 @@ order_st = st.fixed_dictionaries(
         "customer": st.integers(0, 1),
         "call": st.one_of(st.none(), st.integers(0, 30)),
         "status": st.sampled_from(
-            ["submitted", "second_approved", "shipped", "delivered", "refused", "merged"]
+            [
+                "submitted",
+                "second_approved",
+                "shipped",
+                "delivered",
+                "refused",
+                "returned",
+                "merged",
+            ]
         ),
         "paid": st.booleans(),
+        # logistics and finance dimensions
+        "courier": st.one_of(st.none(), st.integers(0, 1)),
+        "beijing": st.booleans(),
+        "cod": st.booleans(),
+        "paid_amount": st.sampled_from([0, 40, 99]),
+        "refused_before": st.booleans(),
     }
 )
 change_st = st.fixed_dictionaries(
-    {"call": st.integers(0, 30), "minute": st.integers(0, 240), "delete": st.booleans()}
+    {
+        "call": st.integers(0, 30),
+        "minute": st.integers(0, 240),
+        "delete": st.booleans(),
+        # a later logistics change of an order: courier, status (refused or delivered), paid
+        "order": st.one_of(st.none(), st.integers(0, 7)),
+        "courier": st.one_of(st.none(), st.integers(0, 1)),
+        "status": st.sampled_from(["shipped", "delivered", "refused", "returned"]),
+    }
 )
 
 
@@ -240,7 +265,7 @@ def actual_tables():
             (r[0], r[1], r[2], r[3]): tuple(r[4:])
             for r in rows(
                 "SELECT hour, grain, station_id, agent_id, orders, approved, delivered, paid, "
-                "revenue FROM reports_orderhour"
+                "revenue FROM reports_orderhour WHERE grain IN ('station', 'agent')"
             )
         },
         "slots": {
@@ -251,6 +276,48 @@ def actual_tables():
             )
         },
     }
+
+
+def assert_caller_sketches_exact():
+    """Every hour sketch equals the sketch of the raw calls of its hour, every day sketch
+    the raw sketch of its local day, and the estimates equal the exact distinct count
+    (these few numbers fall in distinct registers: linear counting is exact then)."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT hour, station_id, sketch::text FROM reports_callerhour")
+        hours = {(h, s): bits for h, s, bits in cur.fetchall()}
+        cur.execute("SELECT day, station_id, sketch::text FROM reports_callerday")
+        days = {(d, s): bits for d, s, bits in cur.fetchall()}
+        cur.execute(
+            "SELECT date_trunc('hour', created_at, 'UTC'), station_id, count(DISTINCT caller), "
+            "(created_at AT TIME ZONE 'Asia/Shanghai')::date FROM telephony_call "
+            "WHERE direction = 'inbound' AND station_id IS NOT NULL GROUP BY 1, 2, 4"
+        )
+        raw_hours = cur.fetchall()
+    assert set(hours) == {(h, s) for h, s, _n, _d in raw_hours}
+    for (h, s), bits in hours.items():
+        raw = _raw_sketch(h, h + dt.timedelta(hours=1))
+        assert bits == raw[s]
+    local_days = {d for _h, _s, _n, d in raw_hours}
+    assert {d for d, _s in days} == local_days
+    for day in local_days:
+        start = dt.datetime.combine(day, dt.time(), tzinfo=BASE.tzinfo)
+        raw = _raw_sketch(start, start + dt.timedelta(days=1))
+        assert {s: b for (d, s), b in days.items() if d == day} == raw
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT station_id, count(DISTINCT caller) FROM telephony_call "
+                "WHERE direction = 'inbound' AND station_id IS NOT NULL AND created_at >= %s "
+                "AND created_at < %s GROUP BY 1",
+                [start, start + dt.timedelta(days=1)],
+            )
+            for station, exact in cur.fetchall():
+                assert rollups.sketch_estimate(raw[station]) == exact
+
+
+def _raw_sketch(start, end) -> dict:
+    with connection.cursor() as cur:
+        cur.execute(rollups.CALLER_RAW, {"start": start, "end": end})
+        return dict(cur.fetchall())
 
 
 @pytest.fixture
@@ -269,12 +336,32 @@ def world(db):
         for m in (30, 50, 150)
     ]
     return {
+        "couriers": [
+            Courier.objects.create(code="p-sf", name="顺丰 P"),
+            Courier.objects.create(code="p-ems", name="EMS P"),
+        ],
         "hotlines": hotlines,
         "agents": [UserFactory(), UserFactory()],
         "customers": [make_customer(name="甲"), make_customer(name="乙")],
         "slots": slots,
         "product": product,
     }
+
+
+PERIOD = Period(BASE.date(), BASE.date() + dt.timedelta(days=1))
+
+
+def assert_order_stats_equal_raw():
+    """The logistics (by courier, status, province) and finance tables read from the order
+    roll-up equal the raw aggregations that define them."""
+    for by in ("courier", "status", "province"):
+        rolled = selectors.logistics_stats(period=PERIOD, by=by)
+        raw = selectors.logistics_stats_raw(period=PERIOD, by=by)
+        assert (rolled.source, raw.source) == ("rollup", "raw")
+        assert rolled.rows == raw.rows, by
+    assert selectors.finance_stats(period=PERIOD).rows == (
+        selectors.finance_stats_raw(period=PERIOD).rows
+    )
 
 
 def _t(minute, second=0):
@@ -329,6 +416,7 @@ def test_rollups_equal_the_raw_aggregation(world, calls, orders, changes):
             )
         )
     Call.objects.bulk_create(made)
+    made_orders = []
     for spec in orders:
         order = make_order(
             customer=world["customers"][spec["customer"]],
@@ -337,12 +425,35 @@ def test_rollups_equal_the_raw_aggregation(world, calls, orders, changes):
             products=[(world["product"], 1, Decimal("99.00"))],
             call_uuid=f"p-{spec['call']}" if spec["call"] is not None else "",
             payment_status="paid" if spec["paid"] else "unpaid",
+            payment_method="cod" if spec["cod"] else "prepaid",
+            divisions=beijing_haidian() if spec["beijing"] else None,
+            courier=world["couriers"][spec["courier"]] if spec["courier"] is not None else None,
+            paid_amount=Decimal(spec["paid_amount"]),
         )
+        if spec["refused_before"]:
+            OrderStatusChange.objects.create(
+                order=order, from_status="shipped", to_status="refused", at=_t(spec["minute"])
+            )
         Order.objects.filter(pk=order.pk).update(created_at=_t(spec["minute"]))
+        made_orders.append(order.pk)
     rollups_refresh()
     assert actual_tables() == expected_tables(world["slots"])
+    assert_caller_sketches_exact()
+    assert_order_stats_equal_raw()
     # then random later changes, refreshed incrementally
     for change in changes:
+        if change["order"] is not None and change["order"] < len(made_orders):
+            pk = made_orders[change["order"]]
+            courier = change["courier"]
+            if change["status"] == "refused":
+                OrderStatusChange.objects.create(
+                    order_id=pk, from_status="shipped", to_status="refused", at=_t(0)
+                )
+            Order.objects.filter(pk=pk).exclude(status="merged").update(
+                status=change["status"],
+                courier=world["couriers"][courier] if courier is not None else None,
+                payment_status="paid",
+            )
         call = Call.objects.filter(uuid=f"p-{change['call']}").first()
         if call is None:
             continue
@@ -358,5 +469,12 @@ def test_rollups_equal_the_raw_aggregation(world, calls, orders, changes):
     rollups_refresh()
     expected = expected_tables(world["slots"])
     assert actual_tables() == expected
+    assert_caller_sketches_exact()
+    assert_order_stats_equal_raw()
     rollups_rebuild()
     assert actual_tables() == expected
+    assert_caller_sketches_exact()
+    assert_order_stats_equal_raw()
+    order_rollups_rebuild()
+    assert actual_tables() == expected
+    assert_order_stats_equal_raw()

@@ -288,15 +288,18 @@ def test_command_and_beat_task_run_one_step(settings):
     try:
         out = StringIO()
         call_command("routing_controller", "--once", "--provision", stdout=out)
-        # provisioning evaluated the policy first (forced → on), so the step changes nothing
-        assert "provisioned: 1 commands" in out.getvalue()
-        assert "overflow changes: 0" in out.getvalue()
+        # provisioning leaves the overflow switch alone (no seats, no numbers: nothing to
+        # push); the controller's step turns the forced policy on and sets the switch
+        assert "provisioned: 0 commands" in out.getvalue()
+        assert "overflow changes: 1" in out.getvalue()
         assert RoutingPolicy.objects.get().overflow_reason == OverflowReason.MANUAL
         assert global_get(VAR) == "true"
         switch_api(f"global_setvar {VAR}=false")  # somebody reset the switch
         assert routing_overflow_tick_task() == 0  # no state change …
         assert global_get(VAR) == "true"  # … but the switch is set again
-        assert routing_provision_all_task() > 0
+        switch_api(f"global_setvar {VAR}=false")
+        assert routing_provision_all_task() == 0
+        assert global_get(VAR) == "false"  # provisioning did not touch the live switch
     finally:
         sim.stop()
 

@@ -412,3 +412,31 @@ async def test_a_batch_with_a_bad_event_is_written_one_by_one_and_only_that_even
 
 async def _more(bridge, before):
     return bridge.stats.resyncs > before
+
+
+async def test_the_pop_does_not_queue_behind_the_writers_messages_on_the_shared_connection():
+    from channels.layers import get_channel_layer
+
+    world = await db(make_world)()
+    first = world["users"][0]
+    async with switch_and_bridge(sim_config(on_break=("1002@default",))) as (server, bridge):
+        mine = await desktop(first)
+        await expect(mine, "agent.status")
+        await bridge.drain(5)
+        # given the shared layer's publishing connection busy (as while the writer publishes
+        # a batch's hundreds of messages): its lock held
+        shard = get_channel_layer()._get_layer()._shards[0]
+        await shard._lock.acquire()
+        try:
+            # when the known customer calls
+            reply = await server.switch.api(f"sim_inbound {HOTLINE} {KNOWN_CALLER} talk=1000")
+            uuid = reply.split()[1]
+            # then the pop arrives all the same: it has a connection of its own
+            offered = await expect(mine, "call.offered")
+            assert offered["call"]["uuid"] == uuid
+            assert bridge.pops.stats.pops == 1
+        finally:
+            shard._lock.release()
+        await server.switch.api(f"uuid_kill {uuid}")
+        await bridge.drain(5)
+        await mine.disconnect()

@@ -55,3 +55,20 @@ async def test_every_placed_call_is_accounted_for_exactly_once():
     assert report.counts["abandoned"] + report.counts["overflow"] > 0
     assert report.counts["failed"] == 0
     assert overflow.counts["overflow"] == overflow.placed == 5
+
+
+def test_fresh_uuids_keep_the_seeded_plan_but_never_repeat_a_call():
+    """A load test run twice on one database must not reuse call uuids (the second run's
+    events would land on the first run's records); everything else stays repeatable."""
+    from telephony.simulator.scenario import Scenario
+
+    def plan(**kw):
+        return Scenario(hotline="4008001234", calls=50, minutes=1, seed=6, **kw).plan()
+
+    same, again = plan(), plan()
+    assert [c.uuid for c in same] == [c.uuid for c in again]
+    first, second = plan(fresh_uuids=True), plan(fresh_uuids=True)
+    assert not {c.uuid for c in first} & {c.uuid for c in second}
+    assert not {c.uuid for c in first} & {c.uuid for c in same}
+    strip = [(c.at, c.caller, c.patience, c.talk_time) for c in same]
+    assert [(c.at, c.caller, c.patience, c.talk_time) for c in first] == strip

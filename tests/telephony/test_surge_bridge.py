@@ -1,5 +1,5 @@
 """Issue #6 hooks of the bridge and the desktop: after every (re)connect the routing rules
-are provisioned again and the surge flag follows the switch's overflow variable; a callback
+are provisioned again, and the surge flag stays the overflow controller's alone; a callback
 handed to an agent pops on the desktop socket (which survives it); the simulator's eavesdrop
 keeps the supervisor's leg up while the target call lasts; a graceful stop applies every
 event read."""
@@ -53,19 +53,50 @@ async def _drop_and_wait_for_resync(server, bridge) -> None:
     await wait_for(resynced, 10)
 
 
-async def test_after_a_reconnect_the_surge_flag_follows_the_switchs_overflow_variable():
-    await db(make_world)()
-    async with switch_and_bridge(sim_config()) as (server, bridge):
-        switch = server.switch
-        assert not await db(_surge)()
-        # the overflow branch went on while the bridge was away
-        await switch.api(f"global_setvar tvshop_overflow_{QUEUE}=true")
-        await _drop_and_wait_for_resync(server, bridge)
-        await wait_for(db(_surge), 5)  # re-asserted from the switch's variable
+def _controller_tick() -> None:
+    from telephony.routing.controller import Controller
 
-        # and off again: the next resync turns the flag off
-        await switch.api(f"global_setvar tvshop_overflow_{QUEUE}=false")
-        await bridge.resync()
+    controller = Controller()
+    try:
+        controller.tick()
+    finally:
+        controller.close()
+
+
+async def test_after_a_reconnect_only_the_controller_writes_the_surge_flag(settings):
+    """One writer of the live overflow state: a reconnect's resync and its provisioning
+    leave the surge flag and the switch's overflow variable alone (they used to write them
+    from two different sources, in a race); the controller's next step sets both from its
+    own reading."""
+    settings.ROUTING_PUSH_ON_CHANGE = False
+    world = await db(make_world)()
+    await db(_blacklist_known_caller)(world)
+    async with switch_and_bridge(sim_config(), provision_routing=True) as (server, bridge):
+        settings.TELEPHONY_ESL = {
+            "host": "127.0.0.1",
+            "port": server.port,
+            "password": PASSWORD,
+            "simulated": False,
+        }
+        switch = server.switch
+        await asyncio.sleep(0.5)  # the first connect's provisioning is done
+        assert not await db(_surge)()
+        # a stale "on" left on the switch (nobody's current decision), and the hashes lost
+        await switch.api(f"global_setvar tvshop_overflow_{QUEUE}=true")
+        switch.hash.clear()
+        await _drop_and_wait_for_resync(server, bridge)
+
+        async def provisioned():
+            return switch.hash.get(("tvshop_blacklist", KNOWN_CALLER)) == "1"
+
+        await wait_for(provisioned, 15)
+        await asyncio.sleep(0.5)  # the provisioning thread has finished
+        assert not await db(_surge)()  # the bridge did not copy the switch's variable
+        assert await switch.api(f"global_getvar tvshop_overflow_{QUEUE}") == "true"  # untouched
+
+        # the controller measures (nobody waits, no channels) and re-asserts its decision
+        await db(_controller_tick)()
+        assert await switch.api(f"global_getvar tvshop_overflow_{QUEUE}") == "false"
         assert not await db(_surge)()
 
 

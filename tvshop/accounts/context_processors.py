@@ -1,6 +1,7 @@
 """The navigation: only what the user's roles allow (the views check again on the server)."""
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
 # (section, label, url name, permission needed)
@@ -39,6 +40,12 @@ NAV_ITEMS = [
     (_("Logistics"), _("Tracking query"), "logistics:tracking", "logistics.view_shipment"),
     (
         _("Logistics"),
+        _("Courier templates and rules"),
+        "logistics:template_list",
+        "logistics.view_exporttemplate",
+    ),
+    (
+        _("Logistics"),
         _("Logistics statistics"),
         "logistics:statistics",
         "logistics.view_logistics_report",
@@ -54,9 +61,14 @@ NAV_ITEMS = [
 
 
 def navigation(request):
+    """Lazily: htmx fragments that never show the navigation do not pay for it."""
+    return {"nav_sections": SimpleLazyObject(lambda: _sections(request))}
+
+
+def _sections(request) -> list:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_sections": []}
+        return []
     sections: dict[str, list[dict]] = {}
     for section, label, url_name, perm in NAV_ITEMS:
         if not user.has_perm(perm):
@@ -68,4 +80,4 @@ def navigation(request):
         sections.setdefault(str(section), []).append(
             {"label": label, "url": url, "active": request.path.startswith(url)}
         )
-    return {"nav_sections": list(sections.items())}
+    return list(sections.items())

@@ -100,6 +100,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_crud("logistics.shipment", "view"),
         *_crud("logistics.trackingevent", "view"),
         *_crud("logistics.logisticsimport", "view"),
+        # Templates, default couriers, freight rules and status mappings: clerks read
+        # them; administrators edit them (issue #5: "an administrator edits templates").
+        *_crud("logistics.exporttemplate", "view"),
+        *_crud("logistics.provincecourier", "view"),
+        *_crud("logistics.freightrule", "view"),
+        *_crud("logistics.statusmapping", "view"),
     ],
     Role.FINANCE: [
         *_crud("crm.customer", "view"),

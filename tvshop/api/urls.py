@@ -14,5 +14,7 @@ urlpatterns = [
     path("media/", include("tvshop.media.api.urls")),
     path("audit/", include("tvshop.audit.api.urls")),
     path("orders/", include("orders.api.urls")),
+    path("logistics/", include("logistics.api.urls")),
     path("callbacks/", include("telephony.callbacks.api")),
+    path("reports/", include("tvshop.reports.api")),
 ]

@@ -51,7 +51,15 @@ class StationHour(models.Model):
     in_progress = models.IntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["hour", "station_id"], name="rep_station_hour_idx")]
+        indexes = [
+            models.Index(fields=["hour", "station_id"], name="rep_station_hour_idx"),
+            # the curve: per chosen station one range of hours, read from the index alone
+            # (with station_id second, ``station_id = ANY(…)`` rescanned the whole range
+            # once per station)
+            models.Index(
+                fields=["station_id", "hour"], include=["calls"], name="rep_station_hour_curve"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.station_id} {self.hour:%Y-%m-%d %H:00}"
@@ -66,7 +74,12 @@ class StationMinute(models.Model):
     answered = models.IntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["minute", "station_id"], name="rep_station_minute_idx")]
+        indexes = [
+            models.Index(fields=["minute", "station_id"], name="rep_station_minute_idx"),
+            models.Index(
+                fields=["station_id", "minute"], include=["calls"], name="rep_station_minute_curve"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.station_id} {self.minute:%Y-%m-%d %H:%M}"
@@ -129,14 +142,19 @@ class AgentHour(models.Model):
 
 
 class OrderHour(models.Model):
-    """Orders per hour of creation, by attributed station (``grain="station"``, agent_id
-    NULL) and by agent (``grain="agent"``, station_id NULL): two small sets of rows instead
-    of the station × agent product (funnel, media money, staff)."""
+    """Orders per hour of creation, by one dimension per row set (``grain``): attributed
+    station (``"station"``: station_id), agent (``"agent"``: agent_id), courier
+    (``"courier"``: courier_id), province (``"province"``: province, the division code) and
+    status (``"status"``: status); the other dimension columns are NULL. Small sets of rows
+    instead of their product (funnel, media money, staff, logistics, finance)."""
 
     hour = models.DateTimeField()
     grain = models.CharField(max_length=10, default="station")
     station_id = models.BigIntegerField(null=True)
     agent_id = models.BigIntegerField(null=True)
+    courier_id = models.BigIntegerField(null=True)
+    province = models.CharField(max_length=12, null=True)  # NULL in the other grains
+    status = models.CharField(max_length=20, null=True)  # NULL in the other grains
     orders = models.IntegerField(default=0)
     approved = models.IntegerField(default=0)
     shipped = models.IntegerField(default=0)
@@ -145,8 +163,14 @@ class OrderHour(models.Model):
     paid = models.IntegerField(default=0)
     total_sum = models.DecimalField(max_digits=16, decimal_places=2, default=0)
     revenue = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    # ever refused: status refused now, or a status change to refused (logistics)
+    refused_ever = models.IntegerField(default=0)
+    # COD orders shipped (status shipped, delivered, refused or returned): their number,
+    # COD amount (expected), payments recorded (received) and how many are paid (finance)
+    cod_orders = models.IntegerField(default=0)
     cod_expected = models.DecimalField(max_digits=16, decimal_places=2, default=0)
     cod_received = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    cod_paid_orders = models.IntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["grain", "hour"], name="rep_order_hour_idx")]
@@ -177,6 +201,52 @@ class SlotStat(models.Model):
 
     def __str__(self) -> str:
         return f"slot {self.slot_id}"
+
+
+class BitStringField(models.Field):
+    """PostgreSQL ``bit varying`` (a HyperLogLog sketch, see ``CallerHour``); read and
+    written by the roll-up SQL only, as text of 0/1 in Python."""
+
+    description = "bit string"
+
+    def db_type(self, connection):
+        return "bit varying" if connection.vendor == "postgresql" else "text"
+
+
+class CallerHour(models.Model):
+    """The HyperLogLog sketch of the inbound callers of one station in one hour.
+
+    ``rollups.SKETCH_REGISTERS`` registers, each stored as 32 bits in unary (a register
+    with value r has its r lowest bits set), so the union of sketches — the maximum of
+    every register — is PostgreSQL's ``bit_or`` over the rows (see docs/decisions.md,
+    "Unique callers"). Exactly a function of the calls of the hour: equal to the sketch
+    computed from the raw calls.
+    """
+
+    hour = models.DateTimeField()
+    station_id = models.BigIntegerField()
+    sketch = BitStringField()
+
+    class Meta:
+        indexes = [models.Index(fields=["hour", "station_id"], name="rep_caller_hour_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.station_id} {self.hour:%Y-%m-%d %H:00}"
+
+
+class CallerDay(models.Model):
+    """The union of a station's ``CallerHour`` sketches over one local (Asia/Shanghai) day;
+    any period of days is the ``bit_or`` of at most a few dozen of these per station."""
+
+    day = models.DateField()
+    station_id = models.BigIntegerField()
+    sketch = BitStringField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "station_id"], name="rep_caller_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.station_id} {self.day}"
 
 
 class ScheduledReport(models.Model):

@@ -32,8 +32,13 @@ Definitions (domain.md, made exact; docs/decisions.md "Statistics" repeats them)
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import math
+import sys
+from array import array
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
@@ -63,6 +68,9 @@ CALLS_IN_HOURS = (
     "ON c.created_at >= h.hour AND c.created_at < h.hour + interval '1 hour' "
     "AND c.created_at >= %(low)s AND c.created_at < %(high)s "
 )
+
+# the same rows from the temporary copy made by ``rollup_hours`` (``h.hour``: the call's)
+FROM_REP_CALLS = "FROM rep_calls c CROSS JOIN LATERAL (SELECT c.hour) h "
 
 APPROVED = "('second_approved','exported','shipped','delivered','refused','returned')"
 SHIPPED = "('shipped','delivered','refused','returned')"
@@ -167,30 +175,51 @@ DELIVERED = (
     "WHERE d.order_id = o.id AND d.to_status = 'delivered'))"
 )
 
+# An order refused at some point (refused now, or a logged change to refused: a refused
+# order that was later returned still counts as refused in the logistics statistics).
+REFUSED_EVER = (
+    "(o.status = 'refused' OR EXISTS (SELECT 1 FROM orders_orderstatuschange r "
+    "WHERE r.order_id = o.id AND r.to_status = 'refused'))"
+)
+# COD orders that went out: the finance statistics (expected vs received per courier)
+COD_SHIPPED = f"(payment_method = 'cod' AND status IN {SHIPPED})"
+
+# one grain per dimension (see ``OrderHour``); GROUPING() tells which set a row comes from
 ORDER_HOUR = (
     "DELETE FROM reports_orderhour WHERE hour = ANY(%(hours)s::timestamptz[]);"
     + HOURS
     + ", x AS (SELECT h.hour, COALESCE(oc.station_id, fc.station_id, o.station_id) AS station_id, "
-    "o.agent_id, o.status, o.payment_status, o.payment_method, o.total, o.cod_amount, "
-    "o.paid_amount, " + DELIVERED + " AS delivered "
+    "o.agent_id, o.courier_id, o.province_id, o.status, o.payment_status, o.payment_method, "
+    "o.total, o.cod_amount, o.paid_amount, "
+    + DELIVERED
+    + " AS delivered, "
+    + REFUSED_EVER
+    + " AS refused_ever "
     "FROM h JOIN orders_order o "
     "ON o.created_at >= h.hour AND o.created_at < h.hour + interval '1 hour' "
     "AND o.created_at >= %(low)s AND o.created_at < %(high)s "
     + ORDER_STATION
     + "WHERE o.status <> 'merged') "
-    "INSERT INTO reports_orderhour (hour, grain, station_id, agent_id, orders, approved, "
-    "shipped, delivered, refused, paid, total_sum, revenue, cod_expected, cod_received) "
-    "SELECT hour, CASE WHEN GROUPING(station_id) = 0 THEN 'station' ELSE 'agent' END, "
-    "CASE WHEN GROUPING(station_id) = 0 THEN station_id END, "
-    "CASE WHEN GROUPING(agent_id) = 0 THEN agent_id END, count(*), "
+    "INSERT INTO reports_orderhour (hour, grain, station_id, agent_id, courier_id, province, "
+    "status, orders, approved, shipped, delivered, refused, refused_ever, paid, total_sum, "
+    "revenue, cod_orders, cod_expected, cod_received, cod_paid_orders) "
+    "SELECT hour, CASE WHEN GROUPING(station_id) = 0 THEN 'station' "
+    "WHEN GROUPING(agent_id) = 0 THEN 'agent' WHEN GROUPING(courier_id) = 0 THEN 'courier' "
+    "WHEN GROUPING(province_id) = 0 THEN 'province' ELSE 'status' END, "
+    # outside its own grouping set a dimension column is NULL
+    "station_id, agent_id, courier_id, province_id, status, count(*), "
     f"count(*) FILTER (WHERE status IN {APPROVED}), "
     f"count(*) FILTER (WHERE status IN {SHIPPED}), "
     "count(*) FILTER (WHERE delivered), count(*) FILTER (WHERE status = 'refused'), "
+    "count(*) FILTER (WHERE refused_ever), "
     "count(*) FILTER (WHERE payment_status = 'paid'), COALESCE(sum(total), 0), "
     "COALESCE(sum(total) FILTER (WHERE delivered), 0), "
-    f"COALESCE(sum(cod_amount) FILTER (WHERE status IN {SHIPPED}), 0), "
-    "COALESCE(sum(paid_amount) FILTER (WHERE payment_method = 'cod'), 0) "
-    "FROM x GROUP BY GROUPING SETS ((hour, station_id), (hour, agent_id))"
+    f"count(*) FILTER (WHERE {COD_SHIPPED}), "
+    f"COALESCE(sum(cod_amount) FILTER (WHERE {COD_SHIPPED}), 0), "
+    f"COALESCE(sum(paid_amount) FILTER (WHERE {COD_SHIPPED}), 0), "
+    f"count(*) FILTER (WHERE {COD_SHIPPED} AND payment_status = 'paid') "
+    "FROM x GROUP BY GROUPING SETS ((hour, station_id), (hour, agent_id), (hour, courier_id), "
+    "(hour, province_id), (hour, status))"
 )
 
 # Order hours whose attribution may change when calls of these hours change: orders up to
@@ -211,43 +240,62 @@ SLOTS_OF_HOURS = (
     "AND s.\"end\" + %(window)s * interval '1 minute' > h.hour - %(window)s * interval '1 minute'"
 )
 
+# Slots of the calls that orders of these hours name: an order entered (or delivered) hours
+# after its call changes the call's slot, which the window around the order's hour misses.
+SLOTS_OF_ORDER_CALLS = (
+    HOURS + "SELECT DISTINCT s.id FROM h JOIN orders_order o "
+    "ON o.created_at >= h.hour AND o.created_at < h.hour + interval '1 hour' "
+    "AND o.created_at >= %(low)s AND o.created_at < %(high)s "
+    "JOIN telephony_call c ON o.call_uuid <> '' AND c.uuid = o.call_uuid "
+    "JOIN media_airingslot s ON s.station_id = c.station_id AND s.start <= c.created_at "
+    "AND c.created_at < s.\"end\" + %(window)s * interval '1 minute'"
+)
+
 # The calls of the given slots: inside the slot's window and not claimed by a later slot.
+W = "%(window)s * interval '1 minute'"
+# ``OFFSET 0`` in a LATERAL subquery keeps it a per-row index scan: without it PostgreSQL
+# may pull the subquery up into a hash join that reads every call or order (measured: a
+# one-hour refresh read all of telephony_call and orders_order, 16.6 s at 10M calls).
 SLOT_CALLS = (
     'sl AS (SELECT id, station_id, start, "end" FROM media_airingslot '
     "WHERE id = ANY(%(slots)s::bigint[])), "
-    # LATERAL: one range scan of the (station_id, created_at) index per slot; a plain join
-    # let the planner scan all calls.
-    "cs AS (SELECT sl.id AS slot_id, c.id, c.uuid, c.caller, c.customer_id, c.created_at, "
-    "c.answered_at, c.outcome FROM sl CROSS JOIN LATERAL (SELECT c.id, c.uuid, c.caller, "
-    "c.customer_id, c.created_at, c.answered_at, c.outcome FROM telephony_call c "
+    # the later slots that could claim a call of sl: they start before sl's window ends
+    'lt AS MATERIALIZED (SELECT sl.id AS slot_id, s2.start, s2."end" FROM sl '
+    'CROSS JOIN LATERAL (SELECT s2.start, s2."end" FROM media_airingslot s2 '
+    "WHERE s2.station_id = sl.station_id AND s2.start >= sl.start "
+    f'AND s2.start < sl."end" + {W} '
+    "AND (s2.start > sl.start OR s2.id < sl.id) OFFSET 0) s2), "
+    # one range scan of the (station_id, created_at) index per slot
+    "cs AS MATERIALIZED (SELECT sl.id AS slot_id, c.id, c.uuid, c.caller, c.customer_id, "
+    "c.created_at, c.answered_at, c.outcome FROM sl CROSS JOIN LATERAL (SELECT c.id, c.uuid, "
+    "c.caller, c.customer_id, c.created_at, c.answered_at, c.outcome FROM telephony_call c "
     "WHERE c.station_id = sl.station_id AND c.direction = 'inbound' "
-    "AND c.created_at >= sl.start "
-    "AND c.created_at < sl.\"end\" + %(window)s * interval '1 minute') c "
-    "WHERE NOT EXISTS (SELECT 1 FROM media_airingslot s2 WHERE s2.station_id = sl.station_id "
-    "AND (s2.start > sl.start OR (s2.start = sl.start AND s2.id < sl.id)) "
-    "AND s2.start <= c.created_at "
-    "AND c.created_at < s2.\"end\" + %(window)s * interval '1 minute')) "
+    f'AND c.created_at >= sl.start AND c.created_at < sl."end" + {W} OFFSET 0) c '
+    "WHERE NOT EXISTS (SELECT 1 FROM lt WHERE lt.slot_id = sl.id "
+    f'AND lt.start <= c.created_at AND c.created_at < lt."end" + {W})) '
 )
 # Orders of those calls: by call_uuid, or (no such call) the customer's first call within
 # the window before the order.
 SLOT_ORDERS = (
     # two exclusive branches as UNION ALL (an OR in one join condition defeats the indexes)
-    "os AS (SELECT cs.slot_id, o.id, o.status, o.total, "
+    "os AS (SELECT cs.slot_id, o.id, o.status, o.total, o.delivered FROM cs "
+    "CROSS JOIN LATERAL (SELECT o.id, o.status, o.total, "
     + DELIVERED
-    + " AS delivered FROM cs JOIN orders_order o ON o.call_uuid = cs.uuid "
-    "WHERE cs.uuid <> '' AND o.status <> 'merged' "
-    "UNION ALL SELECT cs.slot_id, o.id, o.status, o.total, "
+    + " AS delivered FROM orders_order o WHERE o.call_uuid = cs.uuid "
+    "AND o.status <> 'merged' OFFSET 0) o WHERE cs.uuid <> '' "
+    "UNION ALL SELECT cs.slot_id, o.id, o.status, o.total, o.delivered FROM cs "
+    "CROSS JOIN LATERAL (SELECT o.id, o.status, o.total, "
     + DELIVERED
-    + " AS delivered FROM cs JOIN orders_order o ON o.customer_id = cs.customer_id "
+    + " AS delivered FROM orders_order o WHERE o.customer_id = cs.customer_id "
     "AND o.created_at >= cs.created_at "
-    "AND o.created_at <= cs.created_at + %(window)s * interval '1 minute' "
-    "WHERE cs.customer_id IS NOT NULL AND o.status <> 'merged' "
+    f"AND o.created_at <= cs.created_at + {W} AND o.status <> 'merged' "
     "AND NOT EXISTS (SELECT 1 FROM telephony_call k WHERE o.call_uuid <> '' "
     "AND k.uuid = o.call_uuid) "
     "AND NOT EXISTS (SELECT 1 FROM telephony_call e WHERE e.customer_id = o.customer_id "
     "AND e.direction = 'inbound' "
-    "AND e.created_at >= o.created_at - %(window)s * interval '1 minute' "
-    "AND (e.created_at < cs.created_at OR (e.created_at = cs.created_at AND e.id < cs.id)))) "
+    f"AND e.created_at >= o.created_at - {W} "
+    "AND (e.created_at < cs.created_at OR (e.created_at = cs.created_at AND e.id < cs.id))) "
+    "OFFSET 0) o WHERE cs.customer_id IS NOT NULL) "
 )
 
 SLOT_STAT = (
@@ -272,7 +320,124 @@ SLOT_STAT = (
     "LEFT JOIN oagg ON oagg.slot_id = sl.id"
 )
 
-CALL_TABLES = [STATION_HOUR, STATION_MINUTE, QUEUE_HOUR, AGENT_HOUR]
+# -- unique callers per station over any period: HyperLogLog sketches ----------------------
+# p = 10: 1024 registers (standard error 1.04/sqrt(1024) = 3.25 %; counts up to 2.5 x 1024
+# use linear counting, far closer). The register of a caller is the low 10 bits of the
+# 64-bit hashtextextended(caller); its value the position of the lowest set bit of the
+# next 32 bits (1..32, capped at 32). Each register is 32 bits in unary, so the union of
+# sketches is bit_or. See docs/decisions.md "Unique callers".
+SKETCH_P = 10
+SKETCH_REGISTERS = 1 << SKETCH_P
+SKETCH_WIDTH = 32
+_W = f"((x.v >> {SKETCH_P}) & 4294967295)"
+SKETCH_ROWS = (
+    "r AS (SELECT {bucket} AS b, c.station_id, "
+    f"(x.v & {SKETCH_REGISTERS - 1})::int AS idx, "
+    f"max(CASE WHEN {_W} = 0 THEN {SKETCH_WIDTH} "
+    f"ELSE LEAST({SKETCH_WIDTH}, 1 + round(ln(({_W} & -{_W})::float8) / ln(2))::int) END) "
+    "AS rank {source} CROSS JOIN LATERAL (SELECT hashtextextended(c.caller, 0) AS v) x "
+    "WHERE c.direction = 'inbound' AND c.station_id IS NOT NULL {where} GROUP BY 1, 2, 3) "
+)
+# one bit string per (bucket, station) from the registers r(b, station_id, idx, rank)
+# one bit string per (bucket, station) from its non-zero registers r(b, station_id, idx,
+# rank), in register order: the zeros of the registers skipped since the previous one, then
+# this register in unary; zeros after the last (no join with all 1,024 registers: that
+# was 8 s for one busy hour)
+SKETCH_BUILD = (
+    "SELECT b, station_id, (string_agg(repeat('0', "
+    f"{SKETCH_WIDTH} * (idx - prev - 1)) || lpad(repeat('1', rank), {SKETCH_WIDTH}, '0'), '' "
+    f"ORDER BY idx) || repeat('0', {SKETCH_WIDTH} * ({SKETCH_REGISTERS - 1} - max(idx))))"
+    "::varbit AS sketch FROM (SELECT b, station_id, idx, rank, "
+    "lag(idx, 1, -1) OVER (PARTITION BY b, station_id ORDER BY idx) AS prev FROM r) x "
+    "GROUP BY b, station_id"
+)
+CALLER_HOUR = (
+    "DELETE FROM reports_callerhour WHERE hour = ANY(%(hours)s::timestamptz[]);"
+    + HOURS
+    + ", "
+    + SKETCH_ROWS.format(bucket="h.hour", source=CALLS_IN_HOURS, where="")
+    + "INSERT INTO reports_callerhour (hour, station_id, sketch) "
+    + SKETCH_BUILD
+)
+# the local days of the dirty hours, as the union of their hour sketches
+CALLER_DAY = (
+    "DELETE FROM reports_callerday WHERE day = ANY(%(days)s::date[]);"
+    "INSERT INTO reports_callerday (day, station_id, sketch) "
+    "SELECT (hour AT TIME ZONE %(tz)s)::date, station_id, bit_or(sketch) "
+    "FROM reports_callerhour WHERE hour >= %(day_low)s AND hour < %(day_high)s "
+    "AND (hour AT TIME ZONE %(tz)s)::date = ANY(%(days)s::date[]) GROUP BY 1, 2"
+)
+# The same sketch straight from the raw calls of [start, end) (tests, checks).
+CALLER_RAW = (
+    "WITH "
+    + SKETCH_ROWS.format(
+        bucket="0",
+        source="FROM telephony_call c",
+        where="AND c.created_at >= %(start)s AND c.created_at < %(end)s",
+    )
+    + ", s AS ("
+    + SKETCH_BUILD
+    + ") SELECT station_id, sketch::text FROM s"
+)
+
+
+_INV = {(1 << r) - 1: 2.0**-r for r in range(SKETCH_WIDTH + 1)}
+
+
+def sketch_bytes(bits: str | bytes | memoryview) -> bytes:
+    """A sketch as bytes: from its text (``'0101…'``) or from ``varbit_send`` (a 4-byte
+    bit count, then the bits)."""
+    if isinstance(bits, str):
+        return int(bits, 2).to_bytes(len(bits) // 8, "big")
+    return bytes(bits[4:])
+
+
+def sketch_union(sketches) -> bytes | None:
+    """The union (bitwise or) of sketches given as bytes."""
+    sketches = [s for s in sketches if s]
+    if not sketches:
+        return None
+    merged = 0
+    for s in sketches:
+        merged |= int.from_bytes(s, "big")
+    return merged.to_bytes(len(sketches[0]), "big")
+
+
+def _words(bits: str | bytes) -> array:
+    """The 32-bit register words of a sketch (text, or bytes from :func:`sketch_bytes`)."""
+    words = array("I")
+    assert words.itemsize == 4
+    words.frombytes(sketch_bytes(bits) if isinstance(bits, str) else bits)
+    if sys.byteorder == "little":
+        words.byteswap()
+    return words
+
+
+def sketch_registers(bits: str | bytes) -> list[int]:
+    """The register values of a sketch."""
+    return [w.bit_count() for w in _words(bits)]
+
+
+def sketch_estimate(bits: str | bytes | None) -> int:
+    """HyperLogLog estimate of the distinct callers in a sketch (Flajolet et al. 2007, with
+    linear counting below 2.5 m). A register is ``2**r − 1`` (unary), so Σ 2^−r is a
+    lookup per word."""
+    if not bits:
+        return 0
+    words = _words(bits)
+    m = len(words)
+    estimate = 0.7213 / (1 + 1.079 / m) * m * m / sum(map(_INV.__getitem__, words))
+    zeros = words.count(0)
+    if estimate <= 2.5 * m and zeros:
+        estimate = m * math.log(m / zeros)
+    return round(estimate)
+
+
+# the error stated with every estimate: two standard errors (95 % of counts)
+SKETCH_ERROR = round(2 * 1.04 / math.sqrt(SKETCH_REGISTERS), 3)
+
+
+CALL_TABLES = [STATION_HOUR, STATION_MINUTE, QUEUE_HOUR, AGENT_HOUR, CALLER_HOUR]
 ORDER_TABLES = [ORDER_HOUR]
 
 
@@ -285,6 +450,18 @@ def _params(hours: list[datetime]) -> dict:
         "threshold": conf.abandon_threshold_seconds,
         "target": conf.service_level_seconds,
         "window": conf.attribution_window_minutes,
+    }
+
+
+def _day_params(hours: list[datetime]) -> dict:
+    """The local days of these hours, and the UTC range of their hours."""
+    local = ZoneInfo(settings.TIME_ZONE)
+    days = sorted({h.astimezone(local).date() for h in hours})
+    return {
+        "days": days,
+        "tz": settings.TIME_ZONE,
+        "day_low": datetime.combine(days[0], time(), tzinfo=local),
+        "day_high": datetime.combine(days[-1] + timedelta(days=1), time(), tzinfo=local),
     }
 
 
@@ -307,12 +484,23 @@ def rollup_hours(
         # JIT compiling costs seconds here and these statements run for milliseconds
         cursor.execute("SET LOCAL jit = off")
         if call_hours:
+            # the calls of these hours read once (one index range scan of telephony_call)
+            # into a temporary table that every per-hour roll-up then reads
             params = _params(call_hours)
+            cursor.execute("DROP TABLE IF EXISTS rep_calls")
+            cursor.execute(
+                HOURS + "SELECT h.hour, c.* INTO TEMPORARY TABLE rep_calls " + CALLS_IN_HOURS,
+                params,
+            )
             for sql in CALL_TABLES:
-                _run(cursor, sql, params)
-        if call_hours and follow_orders:
-            cursor.execute(ORDER_HOURS_OF_CALL_HOURS, _params(call_hours))
-            order_hours = sorted(set(order_hours) | {r[0] for r in cursor.fetchall()})
+                _run(cursor, sql.replace(CALLS_IN_HOURS, FROM_REP_CALLS), params)
+            _run(cursor, CALLER_DAY, _day_params(call_hours))
+            if follow_orders:
+                cursor.execute(
+                    ORDER_HOURS_OF_CALL_HOURS.replace(CALLS_IN_HOURS, FROM_REP_CALLS), params
+                )
+                order_hours = sorted(set(order_hours) | {r[0] for r in cursor.fetchall()})
+            cursor.execute("DROP TABLE rep_calls")
         if order_hours:
             params = _params(order_hours)
             for sql in ORDER_TABLES:
@@ -327,7 +515,11 @@ def rollup_hours(
             )
         params = _params(all_hours)
         cursor.execute(SLOTS_OF_HOURS, params)
-        found = [r[0] for r in cursor.fetchall()]
+        found = {r[0] for r in cursor.fetchall()}
+        if order_hours:
+            cursor.execute(SLOTS_OF_ORDER_CALLS, _params(order_hours))
+            found |= {r[0] for r in cursor.fetchall()}
+        found = sorted(found)
         if found:
             params["slots"] = found
             _run(cursor, SLOT_STAT, params)
@@ -339,7 +531,7 @@ def rollup_all_slots(*, batch: int = 500) -> int:
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
         cursor.execute("DELETE FROM reports_slotstat")
-        cursor.execute("SELECT id FROM media_airingslot ORDER BY id")
+        cursor.execute("SELECT id FROM media_airingslot ORDER BY station_id, start, id")
         ids = [r[0] for r in cursor.fetchall()]
         params = _params([])
         for i in range(0, len(ids), batch):

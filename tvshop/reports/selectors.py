@@ -14,6 +14,7 @@ whole hours that the roll-ups are keyed by.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -70,6 +71,17 @@ class Table:
     rows: list[dict] = field(default_factory=list)
     note: str = ""
     source: str = "rollup"  # rollup | raw
+    total_rows: int = 0  # set when a page shows only the first rows (see ``bounded``)
+
+    def bounded(self, limit: int) -> Table:
+        """At most ``limit`` rows (and the total row, if any) for a page; exports and the
+        API take them all."""
+        if len(self.rows) <= limit + 1:
+            return self
+        total = [r for r in self.rows[-1:] if r.get("total")]
+        self.total_rows = len(self.rows) - len(total)
+        self.rows = self.rows[:limit] + total
+        return self
 
 
 def _div(a, b):
@@ -142,26 +154,111 @@ def _buckets(period: Period, resolution: str) -> list[dt.datetime]:
 
 
 def station_curve_sql(resolution: str) -> str:
-    """One statement: per station, the calls of every bucket as an array in bucket order
-    (zeros included), summed from the roll-up; params start, end, stations, buckets, tz."""
-    if resolution == "minute":
-        inner = (
-            "SELECT r.minute AS b, r.station_id, r.calls FROM reports_stationminute r "
-            "WHERE r.minute >= %(start)s AND r.minute < %(end)s "
-            "AND r.station_id = ANY(%(stations)s::bigint[])"
+    """One statement: per station, the bucket numbers (0-based, in the order of
+    ``buckets``) that have calls and their calls, read from the roll-up; buckets without a
+    row are zeros the caller fills in. Minute and hour buckets are numbered by arithmetic
+    (rows read straight off the index, no grouping); days, weeks and months sum hours into
+    local buckets. Params: start, end, stations, buckets, tz."""
+    if resolution in ("minute", "hour"):
+        table, col, step = (
+            ("reports_stationminute", "minute", 60)
+            if resolution == "minute"
+            else ("reports_stationhour", "hour", 3600)
         )
-    else:
-        inner = (
-            f"SELECT {BUCKET_SQL[resolution]} AS b, r.station_id, sum(r.calls)::int AS calls "
-            "FROM reports_stationhour r WHERE r.hour >= %(start)s AND r.hour < %(end)s "
-            "AND r.station_id = ANY(%(stations)s::bigint[]) GROUP BY 1, 2"
+        return (
+            f"SELECT r.station_id, array_agg((EXTRACT(EPOCH FROM r.{col} - %(start)s)::int "
+            f"/ {step})), array_agg(r.calls) FROM {table} r "
+            f"WHERE r.{col} >= %(start)s AND r.{col} < %(end)s "
+            "AND r.station_id = ANY(%(stations)s::bigint[]) GROUP BY r.station_id"
         )
     return (
-        "SELECT s.id, array_agg(COALESCE(v.calls, 0) ORDER BY k.i) "
-        "FROM unnest(%(stations)s::bigint[]) AS s(id) "
-        "CROSS JOIN unnest(%(buckets)s::timestamptz[]) WITH ORDINALITY AS k(b, i) "
-        f"LEFT JOIN ({inner}) v ON v.station_id = s.id AND v.b = k.b GROUP BY s.id"
+        "SELECT v.station_id, array_agg(array_position(%(buckets)s::timestamptz[], v.b) - 1), "
+        f"array_agg(v.calls) FROM (SELECT {BUCKET_SQL[resolution]} AS b, r.station_id, "
+        "sum(r.calls)::int AS calls FROM reports_stationhour r "
+        "WHERE r.hour >= %(start)s AND r.hour < %(end)s "
+        "AND r.station_id = ANY(%(stations)s::bigint[]) GROUP BY 1, 2) v GROUP BY v.station_id"
     )
+
+
+def curve_series(rows, stations: list[int], n: int) -> dict[int, list[int]]:
+    """``{station: [calls of every bucket]}`` from the rows of :func:`station_curve_sql`."""
+    data = {s: [0] * n for s in stations}
+    for station, positions, calls in rows:
+        series = data.get(station)
+        if series is None:
+            continue
+        for i, v in zip(positions, calls, strict=True):
+            if 0 <= i < n:
+                series[i] += v
+    return data
+
+
+def _iso_sql(col: str) -> str:
+    """SQL text of a timestamptz as local ISO 8601 with its offset (what Python's
+    ``isoformat()`` of the local time gives, seconds precision). ``%(offset)s``: the
+    zone's offset ("+08:00") when it is the same all over the period, else NULL and the
+    offset is worked out per value."""
+    off = f"(({col} AT TIME ZONE %(tz)s) - ({col} AT TIME ZONE 'UTC'))"
+    return (
+        f"to_char({col} AT TIME ZONE %(tz)s, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
+        f"COALESCE(%(offset)s::text, CASE WHEN {off} < interval '0' "
+        f"THEN '-' || to_char(-{off}, 'HH24:MI') ELSE '+' || to_char({off}, 'HH24:MI') END)"
+    )
+
+
+def _fixed_offset(period: Period) -> str | None:
+    """ "+08:00" when the local zone keeps one offset from a day before the period to its
+    end (Asia/Shanghai always does), else None."""
+    first, last = period.start - dt.timedelta(days=1), period.end
+    if first.utcoffset() != last.utcoffset():
+        return None
+    iso = last.isoformat()
+    return iso[-6:] if iso[-6] in "+-" else None
+
+
+# the airing slots of the chart as JSON text, built by PostgreSQL: a week of 50 stations
+# has ~2,000 slots, and parsing their timestamps in Python and encoding them again was
+# most of the request's time
+CURVE_SLOTS_JSON = (
+    "SELECT COALESCE(json_agg(json_build_object('id', s.id, 'station', s.station_id, "
+    "'start', " + _iso_sql("s.start") + ", 'end', " + _iso_sql('s."end"') + ", "
+    "'product', p.name, "
+    "'cost', s.cost::text) ORDER BY s.start, s.id), '[]')::text FROM media_airingslot s "
+    "JOIN catalog_product p ON p.id = s.product_id WHERE s.station_id = ANY(%(stations)s) "
+    'AND s.start < %(end)s AND s."end" > %(start)s '
+    # a range on start for the (station, start) index: a slot airs for minutes, not days
+    "AND s.start > %(start)s - interval '1 day'"
+)
+
+
+def station_curve_json(*, period: Period, stations: list[int], resolution: str = "hour") -> str:
+    """The station curve (see :func:`station_curve`) as JSON text, ready to send."""
+    if resolution not in RESOLUTIONS:
+        raise ValueError(resolution)
+    buckets = _buckets(period, resolution)
+    params = {
+        "start": period.start,
+        "end": period.end,
+        "stations": list(stations),
+        "tz": settings.TIME_ZONE,
+        "buckets": buckets,
+        "offset": _fixed_offset(period),
+    }
+    data = curve_series(_fetch(station_curve_sql(resolution), params), stations, len(buckets))
+    names = _names("media_station", stations)
+    slots = _fetch(CURVE_SLOTS_JSON, params)[0][0]
+    head = json.dumps(
+        {
+            "resolution": resolution,
+            "buckets": [b.astimezone(LOCAL).isoformat() for b in buckets],
+            "series": [
+                {"station": s, "name": names.get(s, str(s)), "data": data[s]} for s in stations
+            ],
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return head[:-1] + ',"slots":' + slots + "}"
 
 
 def station_curve(*, period: Period, stations: list[int], resolution: str = "hour") -> dict:
@@ -171,41 +268,7 @@ def station_curve(*, period: Period, stations: list[int], resolution: str = "hou
     ``StationHour`` into local days, weeks (Monday) or months. Returns
     ``{"buckets": [iso…], "series": [{"station", "name", "data"}], "slots": [...]}``.
     """
-    if resolution not in RESOLUTIONS:
-        raise ValueError(resolution)
-    params = {
-        "start": period.start,
-        "end": period.end,
-        "stations": list(stations),
-        "tz": settings.TIME_ZONE,
-    }
-    buckets = _buckets(period, resolution)
-    params["buckets"] = buckets
-    rows = dict(_fetch(station_curve_sql(resolution), params))
-    names = _names("media_station", stations)
-    data = {s: list(rows.get(s) or [0] * len(buckets)) for s in stations}
-    slots = _fetch(
-        'SELECT s.id, s.station_id, s.start, s."end", p.name, s.cost FROM media_airingslot s '
-        "JOIN catalog_product p ON p.id = s.product_id WHERE s.station_id = ANY(%(stations)s) "
-        'AND s.start < %(end)s AND s."end" > %(start)s ORDER BY s.start',
-        params,
-    )
-    return {
-        "resolution": resolution,
-        "buckets": [b.astimezone(LOCAL).isoformat() for b in buckets],
-        "series": [{"station": s, "name": names.get(s, str(s)), "data": data[s]} for s in stations],
-        "slots": [
-            {
-                "id": sid,
-                "station": st,
-                "start": start.astimezone(LOCAL).isoformat(),
-                "end": end.astimezone(LOCAL).isoformat(),
-                "product": product,
-                "cost": str(cost),
-            }
-            for sid, st, start, end, product, cost in slots
-        ],
-    }
+    return json.loads(station_curve_json(period=period, stations=stations, resolution=resolution))
 
 
 def bucket_range(*, bucket: dt.datetime, resolution: str) -> tuple[dt.datetime, dt.datetime]:
@@ -435,16 +498,21 @@ def agent_stats(*, period: Period, now: dt.datetime | None = None) -> Table:
         params,
     )
     status = {r[0]: r[1:] for r in status_rows}
+    # A hold belongs to the period it started in, counted once whatever hours or days it
+    # spans; it lasts until the call's next hold/unhold event, else until the call ended
+    # (hung up on hold), else until now (still on hold). Agent: the call's agent.
     holds = {
         r[0]: r[1:]
         for r in _fetch(
-            "WITH e AS (SELECT c.agent_id, ev.kind, ev.at, "
+            "WITH e AS (SELECT ev.call_id, ev.kind, ev.at, "
             "LEAD(ev.at) OVER (PARTITION BY ev.call_id ORDER BY ev.at, ev.id) AS nxt "
-            "FROM telephony_callevent ev JOIN telephony_call c "
-            "ON c.id = ev.call_id WHERE ev.kind = ANY(%(kinds)s) AND ev.at >= %(start)s "
-            "AND ev.at < %(end)s) SELECT agent_id, count(*) FILTER (WHERE kind = ANY(%(hold)s)), "
-            "sum(EXTRACT(EPOCH FROM nxt - at)) FILTER (WHERE kind = ANY(%(hold)s)) "
-            "FROM e WHERE agent_id IS NOT NULL GROUP BY agent_id",
+            "FROM telephony_callevent ev WHERE ev.kind = ANY(%(kinds)s) "
+            "AND ev.at >= %(start)s AND ev.at < %(end)s + interval '1 day') "
+            "SELECT c.agent_id, count(*), sum(GREATEST(0, EXTRACT(EPOCH FROM "
+            "LEAST(COALESCE(e.nxt, c.ended_at, %(now)s), COALESCE(c.ended_at, %(now)s)) "
+            "- e.at))) FROM e JOIN telephony_call c ON c.id = e.call_id "
+            "WHERE e.kind = ANY(%(hold)s) AND e.at < %(end)s AND c.agent_id IS NOT NULL "
+            "GROUP BY c.agent_id",
             {
                 **params,
                 "kinds": list(HOLD_KINDS + UNHOLD_KINDS),
@@ -557,7 +625,8 @@ def callbacks_completed(*, period: Period, by: str = "station") -> dict:
 
 def media_efficiency(*, period: Period, stations: list[int] | None = None) -> Table:
     """Per TV station: calls (roll-up), orders and money (order roll-up), cost (airing slots
-    starting in the period), unique callers summed over the station's slots."""
+    starting in the period), unique callers of the station over the period (an estimate
+    from the caller sketches, see :func:`unique_callers`; exact per slot)."""
     params = {"start": period.start, "end": period.end, "stations": stations}
     station_filter = " AND station_id = ANY(%(stations)s)" if stations else ""
     calls = {
@@ -582,8 +651,7 @@ def media_efficiency(*, period: Period, stations: list[int] | None = None) -> Ta
     slots = {
         r[0]: r[1:]
         for r in _fetch(
-            "SELECT s.station_id, sum(s.cost), COALESCE(sum(r.unique_callers), 0)::int "
-            "FROM media_airingslot s LEFT JOIN reports_slotstat r ON r.slot_id = s.id "
+            "SELECT s.station_id, sum(s.cost) FROM media_airingslot s "
             "WHERE s.start >= %(start)s AND s.start < %(end)s"
             + station_filter.replace("station_id", "s.station_id")
             + " GROUP BY 1",
@@ -591,6 +659,7 @@ def media_efficiency(*, period: Period, stations: list[int] | None = None) -> Ta
         )
     }
     callbacks = callbacks_completed(period=period)
+    callers = unique_callers(period=period, stations=stations)
     ids = sorted((set(calls) | set(orders) | set(slots)) - {None})
     names = _names("media_station", ids)
     conf = reports_conf()
@@ -598,18 +667,27 @@ def media_efficiency(*, period: Period, stations: list[int] | None = None) -> Ta
         name="media",
         title=str(_("Media efficiency")),
         columns=[Column("station", _("TV station"), "text"), *MEDIA_COLUMNS],
-        note=rollups.ATTRIBUTION % {"window": conf.attribution_window_minutes},
+        note=str(rollups.ATTRIBUTION % {"window": conf.attribution_window_minutes})
+        + " "
+        + str(
+            _(
+                "Unique callers of a station, and in the total row of all stations, over the "
+                "period are estimates (HyperLogLog, within ±%(error)s%% for 95%% of counts); "
+                "per airing slot they are exact."
+            )
+            % {"error": f"{rollups.SKETCH_ERROR * 100:.1f}"}
+        ),
     )
     total = None
     for sid in sorted(ids, key=lambda i: names.get(i, "")):
         c = calls.get(sid, (0, 0, 0))
         o = orders.get(sid, (0, 0, 0, Decimal("0")))
-        s = slots.get(sid, (Decimal("0"), 0))
+        s = slots.get(sid, (Decimal("0"),))
         row = {
             "station_id": sid,
             "station": names.get(sid, str(sid)),
             "calls": c[0],
-            "unique_callers": s[1],
+            "unique_callers": callers.get(sid, 0),
             "answered": c[1],
             "overflow": c[2],
             "callbacks_done": callbacks.get(sid, 0),
@@ -626,7 +704,6 @@ def media_efficiency(*, period: Period, stations: list[int] | None = None) -> Ta
             for k in total:
                 if isinstance(row[k], int | Decimal) and k in (
                     "calls",
-                    "unique_callers",
                     "answered",
                     "overflow",
                     "callbacks_done",
@@ -638,8 +715,28 @@ def media_efficiency(*, period: Period, stations: list[int] | None = None) -> Ta
                 ):
                     total[k] += row[k]
     if total is not None:
+        total["unique_callers"] = callers.get(None, 0)
         table.rows.append(_money_kpis({"station": str(_("Total")), "total": True, **total}))
     return table
+
+
+def unique_callers(*, period: Period, stations: list[int] | None = None) -> dict:
+    """Distinct inbound callers per station over the period, and over all of them (key
+    ``None``): HyperLogLog estimates from the per-station, per-local-day sketches
+    (``CallerDay``), within ``rollups.SKETCH_ERROR`` for 95 % of counts; one statement
+    whatever the period."""
+    # varbit_send: the bits as bytes (the text form costs PostgreSQL a loop per bit)
+    rows = _fetch(
+        "SELECT station_id, varbit_send(bit_or(sketch)) FROM reports_callerday "
+        "WHERE day >= %(first)s AND day <= %(last)s"
+        + (" AND station_id = ANY(%(stations)s)" if stations else "")
+        + " GROUP BY station_id",
+        {"first": period.first, "last": period.last, "stations": stations},
+    )
+    sketches = {sid: rollups.sketch_bytes(b) for sid, b in rows}
+    out = {sid: rollups.sketch_estimate(b) for sid, b in sketches.items()}
+    out[None] = rollups.sketch_estimate(rollups.sketch_union(sketches.values()))
+    return out
 
 
 def slot_efficiency(
@@ -652,16 +749,20 @@ def slot_efficiency(
         'SELECT s.id, st.name, s.start, s."end", p.name, s.cost, COALESCE(r.calls, 0), '
         "COALESCE(r.unique_callers, 0), COALESCE(r.answered, 0), COALESCE(r.overflow, 0), "
         "COALESCE(r.callbacks_done, 0), COALESCE(r.orders, 0), COALESCE(r.approved, 0), "
-        "COALESCE(r.delivered, 0), COALESCE(r.revenue, 0) FROM media_airingslot s "
-        "JOIN media_station st ON st.id = s.station_id JOIN catalog_product p "
-        "ON p.id = s.product_id LEFT JOIN reports_slotstat r ON r.slot_id = s.id "
-        "WHERE s.start >= %(start)s AND s.start < %(end)s"
+        "COALESCE(r.delivered, 0), COALESCE(r.revenue, 0) "
+        # the latest ``limit`` slots first (ties at the cut: every slot starting then),
+        # then their names and roll-up rows — not a join of every slot of the period
+        "FROM (SELECT * FROM media_airingslot s WHERE s.start >= %(start)s "
+        "AND s.start < %(end)s"
         + (" AND s.station_id = %(station)s" if station else "")
-        + (" ORDER BY s.start DESC, st.name LIMIT %(limit)s" if limit else "")
-        + ("" if limit else " ORDER BY s.start, st.name"),
+        + (" ORDER BY s.start DESC FETCH FIRST %(limit)s ROWS WITH TIES" if limit else "")
+        + ") s JOIN media_station st ON st.id = s.station_id JOIN catalog_product p "
+        "ON p.id = s.product_id LEFT JOIN reports_slotstat r ON r.slot_id = s.id "
+        + (" ORDER BY s.start DESC, st.name" if limit else " ORDER BY s.start, st.name"),
         params,
     )
     if limit:
+        rows = rows[:limit]
         rows.reverse()
     conf = reports_conf()
     callbacks = callbacks_completed(period=period, by="airing_slot")
@@ -904,35 +1005,15 @@ def staff_stats(*, period: Period) -> Table:
     return table
 
 
-def logistics_stats(*, period: Period, by: str = "courier") -> Table:
-    """Shipped orders of the period (raw) by courier, status or province: delivery rate =
-    delivered / shipped, refusal rate = refused / shipped."""
-    keys = {
-        "courier": ("COALESCE(k.name, '—')", "LEFT JOIN catalog_courier k ON k.id = o.courier_id"),
-        "status": ("o.status", ""),
-        "province": ("COALESCE(d.name, '—')", "LEFT JOIN crm_division d ON d.code = o.province_id"),
-    }
-    key_sql, join = keys[by]
-    rows = _fetch(
-        f"SELECT {key_sql}, count(*)::int, "
-        f"count(*) FILTER (WHERE o.status IN {rollups.SHIPPED})::int, "
-        f"count(*) FILTER (WHERE {rollups.DELIVERED})::int, "
-        "count(*) FILTER (WHERE o.status = 'refused' OR EXISTS (SELECT 1 FROM "
-        "orders_orderstatuschange r WHERE r.order_id = o.id AND r.to_status = 'refused'))::int "
-        f"FROM orders_order o {join} WHERE o.created_at >= %(start)s AND o.created_at < %(end)s "
-        "AND o.status <> 'merged' GROUP BY 1 ORDER BY 2 DESC",
-        {"start": period.start, "end": period.end},
-        raw=True,
-    )
-    table = Table(
+LOGISTICS_KEYS = {"courier": _("Courier"), "status": _("Status"), "province": _("Province")}
+
+
+def _logistics_table(by: str, source: str) -> Table:
+    return Table(
         name=f"logistics_{by}",
         title=str(_("Logistics statistics")),
         columns=[
-            Column(
-                "key",
-                {"courier": _("Courier"), "status": _("Status"), "province": _("Province")}[by],
-                "text",
-            ),
+            Column("key", LOGISTICS_KEYS[by], "text"),
             Column("orders", _("Orders")),
             Column("shipped", _("Shipped")),
             Column("delivered", _("Delivered")),
@@ -940,9 +1021,13 @@ def logistics_stats(*, period: Period, by: str = "courier") -> Table:
             Column("delivery_rate", _("Delivery rate"), "percent"),
             Column("refusal_rate", _("Refusal rate"), "percent"),
         ],
-        source="raw",
+        source=source,
     )
-    for key, n, shipped, delivered, refused in rows:
+
+
+def _logistics_rows(table: Table, rows) -> Table:
+    """Rows (key, orders, shipped, delivered, refused), most orders first (ties by key)."""
+    for key, n, shipped, delivered, refused in sorted(rows, key=lambda r: (-r[1], r[0])):
         table.rows.append(
             {
                 "key": key,
@@ -957,18 +1042,60 @@ def logistics_stats(*, period: Period, by: str = "courier") -> Table:
     return table
 
 
-def finance_stats(*, period: Period) -> Table:
-    """COD expected (COD amount of shipped COD orders) vs received (payments recorded on
-    them) per courier, orders created in the period (raw)."""
+def logistics_stats(*, period: Period, by: str = "courier") -> Table:
+    """Orders created in the period (merged excluded) by courier, status or province, from
+    the order roll-up (grains ``courier``, ``status``, ``province``): shipped, delivered,
+    refused (ever); delivery rate = delivered / shipped, refusal rate = refused / shipped.
+    Equal to :func:`logistics_stats_raw` (the definition); couriers and provinces are keyed
+    by name as there (two couriers of one name are one row)."""
+    column = {"courier": "courier_id", "status": "status", "province": "province"}[by]
     rows = _fetch(
-        "SELECT COALESCE(k.name, '—'), count(*)::int, COALESCE(sum(o.cod_amount), 0), "
-        "COALESCE(sum(o.paid_amount), 0), count(*) FILTER (WHERE o.payment_status = 'paid')::int "
-        "FROM orders_order o LEFT JOIN catalog_courier k ON k.id = o.courier_id "
-        f"WHERE o.payment_method = 'cod' AND o.status IN {rollups.SHIPPED} "
-        "AND o.created_at >= %(start)s AND o.created_at < %(end)s GROUP BY 1 ORDER BY 1",
+        f"SELECT {column}, sum(orders)::int, sum(shipped)::int, sum(delivered)::int, "
+        "sum(refused_ever)::int FROM reports_orderhour "
+        "WHERE grain = %(grain)s AND hour >= %(start)s AND hour < %(end)s GROUP BY 1",
+        {"grain": by, "start": period.start, "end": period.end},
+    )
+    if by == "courier":
+        names = _names("catalog_courier", [r[0] for r in rows])
+    elif by == "province":
+        names = dict(
+            _fetch(
+                "SELECT code, name FROM crm_division WHERE code = ANY(%s)",
+                [[r[0] for r in rows if r[0] is not None]],
+            )
+        )
+    merged: dict[str, list[int]] = {}
+    for key, *counts in rows:
+        label = key if by == "status" else names.get(key, "—")
+        into = merged.setdefault(label, [0, 0, 0, 0])
+        for i, v in enumerate(counts):
+            into[i] += v
+    return _logistics_rows(_logistics_table(by, "rollup"), [(k, *v) for k, v in merged.items()])
+
+
+def logistics_stats_raw(*, period: Period, by: str = "courier") -> Table:
+    """:func:`logistics_stats` straight from the orders (the definition; tests, checks)."""
+    keys = {
+        "courier": ("COALESCE(k.name, '—')", "LEFT JOIN catalog_courier k ON k.id = o.courier_id"),
+        "status": ("o.status", ""),
+        "province": ("COALESCE(d.name, '—')", "LEFT JOIN crm_division d ON d.code = o.province_id"),
+    }
+    key_sql, join = keys[by]
+    rows = _fetch(
+        f"SELECT {key_sql}, count(*)::int, "
+        f"count(*) FILTER (WHERE o.status IN {rollups.SHIPPED})::int, "
+        f"count(*) FILTER (WHERE {rollups.DELIVERED})::int, "
+        f"count(*) FILTER (WHERE {rollups.REFUSED_EVER})::int "
+        f"FROM orders_order o {join} WHERE o.created_at >= %(start)s AND o.created_at < %(end)s "
+        "AND o.status <> 'merged' GROUP BY 1",
         {"start": period.start, "end": period.end},
         raw=True,
     )
+    return _logistics_rows(_logistics_table(by, "raw"), rows)
+
+
+def _finance_table(rows, source: str) -> Table:
+    """Rows (courier, COD orders shipped, expected, received, paid orders), by courier."""
     table = Table(
         name="finance",
         title=str(_("Finance: COD expected and received")),
@@ -981,9 +1108,10 @@ def finance_stats(*, period: Period) -> Table:
             Column("paid_orders", _("Orders paid")),
             Column("received_rate", _("Received / expected"), "percent"),
         ],
-        source="raw",
+        source=source,
     )
-    for courier, n, expected, received, paid in rows:
+    for courier, n, expected, received, paid in sorted(rows, key=lambda r: r[0]):
+        expected, received = Decimal(expected), Decimal(received)
         table.rows.append(
             {
                 "courier": courier,
@@ -996,6 +1124,41 @@ def finance_stats(*, period: Period) -> Table:
             }
         )
     return table
+
+
+def finance_stats(*, period: Period) -> Table:
+    """COD expected (COD amount of shipped COD orders) vs received (payments recorded on
+    them) per courier, orders created in the period, from the order roll-up (grain
+    ``courier``). Equal to :func:`finance_stats_raw` (the definition)."""
+    rows = _fetch(
+        "SELECT courier_id, sum(cod_orders)::int, sum(cod_expected), sum(cod_received), "
+        "sum(cod_paid_orders)::int FROM reports_orderhour WHERE grain = 'courier' "
+        "AND hour >= %(start)s AND hour < %(end)s GROUP BY 1 HAVING sum(cod_orders) > 0",
+        {"start": period.start, "end": period.end},
+    )
+    names = _names("catalog_courier", [r[0] for r in rows])
+    merged: dict[str, list] = {}
+    for courier, n, expected, received, paid in rows:
+        into = merged.setdefault(names.get(courier, "—"), [0, Decimal("0"), Decimal("0"), 0])
+        into[0] += n
+        into[1] += expected
+        into[2] += received
+        into[3] += paid
+    return _finance_table([(k, *v) for k, v in merged.items()], "rollup")
+
+
+def finance_stats_raw(*, period: Period) -> Table:
+    """:func:`finance_stats` straight from the orders (the definition; tests, checks)."""
+    rows = _fetch(
+        "SELECT COALESCE(k.name, '—'), count(*)::int, COALESCE(sum(o.cod_amount), 0), "
+        "COALESCE(sum(o.paid_amount), 0), count(*) FILTER (WHERE o.payment_status = 'paid')::int "
+        "FROM orders_order o LEFT JOIN catalog_courier k ON k.id = o.courier_id "
+        f"WHERE o.payment_method = 'cod' AND o.status IN {rollups.SHIPPED} "
+        "AND o.created_at >= %(start)s AND o.created_at < %(end)s GROUP BY 1",
+        {"start": period.start, "end": period.end},
+        raw=True,
+    )
+    return _finance_table(rows, "raw")
 
 
 def pending_changes() -> int:

@@ -10,6 +10,7 @@ from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -48,6 +49,7 @@ class StatisticsPermission(PermissionRequiredMixin):
 
 
 SLOTS_ON_PAGE = 200  # the latest slots of the period on the page; the export has them all
+ROWS_ON_PAGE = 500  # any other table: its first rows on the page; the export has them all
 
 
 class StatisticsPage(StatisticsPermission, View):
@@ -76,6 +78,8 @@ class StatisticsPage(StatisticsPermission, View):
             form.is_valid()
         self.exporting = request.GET.get("format") == "xlsx"
         tables = self.tables(form)
+        if not self.exporting:
+            tables = [t.bounded(ROWS_ON_PAGE) for t in tables]
         if self.exporting:
             content, filename = services.statistics_export(
                 actor=request.user, tables=tables, period=form.period, name=self.name
@@ -118,11 +122,15 @@ class MediaView(StatisticsPage):
         ]
 
     def context(self, form):
+        curve = selectors.station_curve_json(
+            period=form.period,
+            stations=form.station_ids(),
+            resolution=form.cleaned_data["resolution"],
+        )
         return {
-            "curve": selectors.station_curve(
-                period=form.period,
-                stations=form.station_ids(),
-                resolution=form.cleaned_data["resolution"],
+            # what ``json_script`` would write, without decoding and encoding it again
+            "curve_json": mark_safe(
+                curve.replace("&", "\\u0026").replace("<", "\\u003C").replace(">", "\\u003E")
             ),
             "attribution": ATTRIBUTION % {"window": reports_conf().attribution_window_minutes},
         }
@@ -137,12 +145,13 @@ class CurveDataView(StatisticsPermission, View):
         form = CurveForm(request.GET)
         if not form.is_valid():
             return JsonResponse({"errors": form.errors}, status=400)
-        return JsonResponse(
-            selectors.station_curve(
+        return HttpResponse(
+            selectors.station_curve_json(
                 period=form.period,
                 stations=form.station_ids(),
                 resolution=form.cleaned_data["resolution"],
-            )
+            ),
+            content_type="application/json",
         )
 
 
