@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from django.utils.translation import gettext
 from openpyxl import load_workbook
 
 from crm.phones import phone_display
@@ -90,7 +91,8 @@ def test_every_source_column_matches_the_order(zto, clerk):
     assert ra["street"] == a.street
     # 北京市 北京市 海淀区 → once
     assert ra["full_address"] == a.province.name + a.district.name + a.street
-    assert ra["goods"] == "按摩椅×1; 靠垫×3; Gift:保温杯×2"
+    # the gift prefix is in the exporting language (zh-hans: 赠品)
+    assert ra["goods"] == f"按摩椅×1; 靠垫×3; {gettext('Gift')}:保温杯×2"
     assert ra["pieces"] == 6
     assert Decimal(str(ra["weight"])) == Decimal("13.25")
     assert Decimal(str(ra["cod_amount"])) == Decimal("0")  # not cash on delivery

@@ -12,7 +12,7 @@ from django.urls import reverse
 from logistics.models import ExportTemplate, FreightRule, StatusMapping
 from tvshop.audit.models import AuditEntry
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def _columns_post(template_data: dict, rows: list[dict]) -> dict:
@@ -94,10 +94,18 @@ def test_bad_template_input_is_shown_and_nothing_changes(sf, client_for):
 
 
 def test_settings_pages_are_permission_gated(sf, client_for, client):
+    # clerks read templates and rules (to see what an export will contain), they do not
+    # change them: administrators do
     clerk = client_for("logistics")
     assert clerk.get(reverse("logistics:template_edit", args=[sf.pk])).status_code == 403
-    assert clerk.get(reverse("logistics:template_list")).status_code == 403
-    assert clerk.get(reverse("logistics:rule_list", args=["freight-rules"])).status_code == 403
+    assert clerk.post(reverse("logistics:template_edit", args=[sf.pk]), {}).status_code == 403
+    assert clerk.get(reverse("logistics:template_list")).status_code == 200
+    assert clerk.get(reverse("logistics:rule_list", args=["freight-rules"])).status_code == 200
+    assert client_for("agent").get(reverse("logistics:template_list")).status_code == 403
+    assert (
+        client_for("agent").get(reverse("logistics:rule_list", args=["freight-rules"])).status_code
+        == 403
+    )
     assert (
         clerk.post(
             reverse("logistics:rule_create", args=["freight-rules"]),

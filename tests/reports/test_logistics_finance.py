@@ -184,7 +184,10 @@ def test_a_later_refusal_and_courier_change_reach_the_tables_incrementally(order
 def test_order_rollups_rebuild_refills_only_the_order_rollup(orders):
     with connection.cursor() as cur:
         cur.execute("DELETE FROM reports_orderhour")
-        cur.execute("INSERT INTO reports_dirtyhour (hour, source) VALUES (now(), 'order')")
+        cur.execute(
+            "INSERT INTO reports_dirtyhour (hour, source) VALUES (%s, 'order')",
+            [local(2026, 11, 10, 9, 0)],
+        )
     assert selectors.logistics_stats(period=PERIOD).rows == []
     result = order_rollups_rebuild()
     assert result.order_hours

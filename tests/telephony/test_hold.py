@@ -218,7 +218,7 @@ def _hold_audits(call_uuid: str) -> list[str]:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("redis_layer")
+@pytest.mark.usefixtures("redis_layer", "english")
 async def test_the_desktop_holds_and_takes_back_the_caller_through_the_switch(settings):
     world = await db(make_world)()
     first, second = world["users"]
