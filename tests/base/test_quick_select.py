@@ -42,4 +42,4 @@ def test_every_field_renders_as_django_renders_it(data):
         html = template.render(Context({"field": form["colour"]}))
         assert '<option value="amber" selected>Amber</option>' in html
         assert "Red &lt;b&gt;" in html
-        assert 'selected' in template.render(Context({"field": form["station"]}))
+        assert "selected" in template.render(Context({"field": form["station"]}))
