@@ -24,37 +24,24 @@ import json
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from orders.choices import OrderStatus as S
 from orders.models import Order
 from orders.services import workflow
 from tvshop.audit.models import AuditAction
-from tvshop.errors import Conflict, DomainError, Forbidden
 
 
 def check_move(
     *, from_status: str, to_status: str, actor, reason: str = "", note: str = "", system=False
 ):
     """The transition table and the permission, as ``order_transition_many`` checks them."""
-    move = workflow.TRANSITIONS.get((from_status, to_status))
-    if move is None:
-        raise Conflict(
-            _("Orders cannot go from “%(from)s” to “%(to)s”.")
-            % {"from": S(from_status).label, "to": S(to_status).label},
-            code="transition_not_allowed",
-        )
-    if move.stage is not None:
-        raise ValueError("review moves go through order_transition, one order at a time")
-    if not system:
-        if actor is None or not actor.is_authenticated:
-            raise Forbidden(_("Log in first."))
-        if move.permission is not None and not actor.has_perm(move.permission):
-            raise Forbidden(_("You are not allowed to do this to an order."), code="forbidden")
-    if move.needs_reason and not (reason or note).strip():
-        raise DomainError(
-            _("Give a reason."), fields={"reason": [_("Give a reason.")]}, code="reason"
-        )
+    return workflow.move_many_check(
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        reason=reason,
+        note=note,
+        system=system,
+    )
 
 
 def orders_move_set(

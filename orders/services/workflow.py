@@ -196,6 +196,33 @@ def order_transition(
 MANY_CHUNK = 2000
 
 
+def move_many_check(
+    *, from_status: str, to_status: str, actor, reason: str = "", note: str = "", system=False
+) -> Move:
+    """What a set-based move must pass (``order_transition_many`` and logistics' SQL moves):
+    the transition table, no review move, the permission unless ``system``, a reason where
+    one is needed. Returns the move."""
+    move = TRANSITIONS.get((from_status, to_status))
+    if move is None:
+        raise Conflict(
+            _("Orders cannot go from “%(from)s” to “%(to)s”.")
+            % {"from": S(from_status).label, "to": S(to_status).label},
+            code="transition_not_allowed",
+        )
+    if move.stage is not None:
+        raise ValueError("review moves go through order_transition, one order at a time")
+    if not system:
+        if actor is None or not actor.is_authenticated:
+            raise Forbidden(_("Log in first."))
+        if move.permission is not None and not actor.has_perm(move.permission):
+            raise Forbidden(_("You are not allowed to do this to an order."), code="forbidden")
+    if move.needs_reason and not (reason or note).strip():
+        raise DomainError(
+            _("Give a reason."), fields={"reason": [_("Give a reason.")]}, code="reason"
+        )
+    return move
+
+
 def order_transition_many(
     *,
     order_ids,
@@ -218,24 +245,14 @@ def order_transition_many(
     ids given. Review moves stay one by one (they record the reviewer and the two-reviewer
     rule per order): use ``order_transition`` for those.
     """
-    move = TRANSITIONS.get((expected_status, to_status))
-    if move is None:
-        raise Conflict(
-            _("Orders cannot go from “%(from)s” to “%(to)s”.")
-            % {"from": S(expected_status).label, "to": S(to_status).label},
-            code="transition_not_allowed",
-        )
-    if move.stage is not None:
-        raise ValueError("review moves go through order_transition, one order at a time")
-    if not system:
-        if actor is None or not actor.is_authenticated:
-            raise Forbidden(_("Log in first."))
-        if move.permission is not None and not actor.has_perm(move.permission):
-            raise Forbidden(_("You are not allowed to do this to an order."), code="forbidden")
-    if move.needs_reason and not (reason or note).strip():
-        raise DomainError(
-            _("Give a reason."), fields={"reason": [_("Give a reason.")]}, code="reason"
-        )
+    move_many_check(
+        from_status=expected_status,
+        to_status=to_status,
+        actor=actor,
+        reason=reason,
+        note=note,
+        system=system,
+    )
     now = at or timezone.now()
     by = actor if getattr(actor, "is_authenticated", False) else None
     ids = sorted({int(i) for i in order_ids})
